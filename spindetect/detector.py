@@ -1,0 +1,190 @@
+"""The Detector: documents in, paragraph and document verdicts out.
+
+segment -> features (n-gram, language model) -> classifier -> paragraph scores -> document score.
+The document score is the word-weighted mean of the scores of the paragraphs that can be judged alone
+(long enough, English). Headlines, menus and other short lines are scored and shown, but only decide the
+document when it has nothing longer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from spindetect.config import RuntimeConfig
+from spindetect.explain import describe
+from spindetect.features.extractor import FeatureExtractor, build_extractor
+from spindetect.features.ngram import NGramScorer, frequent_english_share
+from spindetect.features.perplexity import LanguageModelScorer
+from spindetect.features.resources import NGramReference
+from spindetect.model import TrainedModel, default_model_dir
+from spindetect.segment import Paragraph, segment
+
+logger = logging.getLogger(__name__)
+
+# A paragraph with a smaller share of frequent English words is not judged (other language, code, tables).
+MIN_ENGLISH_SHARE = 0.4
+# Signals weaker than this many clean standard deviations are not shown.
+MIN_SIGNAL_STRENGTH = 1.0
+MAX_SIGNALS = 3
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Why a paragraph was marked: a condition (`too_short`) or a signal with its strength."""
+
+    reason: str
+    description: str
+    strength: float | None = None
+
+    def to_json(self) -> dict:
+        data: dict = {"reason": self.reason, "description": self.description}
+        if self.strength is not None:
+            data["strength"] = round(self.strength, 2)
+        return data
+
+
+@dataclass(frozen=True)
+class ParagraphResult:
+    start: int
+    end: int
+    n_words: int
+    score: float
+    judged: bool  # counted in the document score on its own merit
+    flags: tuple[Flag, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+            "flags": [flag.to_json() for flag in self.flags],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """A document's verdict; `score` is None (and `error` set) when it could not be scored."""
+
+    score: float | None
+    label: str | None  # "spun" or "clean"
+    threshold: float
+    paragraphs: tuple[ParagraphResult, ...]
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class Detector:
+    """Scores documents with a trained model; resources are loaded once and reused across calls."""
+
+    def __init__(self, model: TrainedModel, extractor: FeatureExtractor, reference: NGramReference, runtime: RuntimeConfig) -> None:
+        if extractor.feature_names != model.feature_names:
+            raise ValueError(
+                "the feature extractor does not produce the features this model was trained on: "
+                f"{extractor.feature_names} != {model.feature_names}"
+            )
+        self.model = model
+        self.extractor = extractor
+        self.reference = reference
+        self.runtime = runtime
+
+    @classmethod
+    def load(
+        cls, model_dir: Path | None = None, runtime: RuntimeConfig | None = None, cache_dir: Path | None = None
+    ) -> Detector:
+        """Load a trained model directory (default: the model shipped in the package) and its resources.
+
+        `runtime` replaces the model's speed and memory settings; it never changes scores.
+        """
+        model = TrainedModel.load(model_dir or default_model_dir())
+        config = model.config if runtime is None else model.config.model_copy(update={"runtime": runtime})
+        reference = NGramReference.load()
+        return cls(model, build_extractor(config, reference, cache_dir), reference, config.runtime)
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
+
+    def score(
+        self,
+        documents: Sequence[str],
+        threshold: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[DocumentResult]:
+        """Score documents; `progress(done, total)` is called as paragraphs are scored (for progress bars)."""
+        threshold = self.model.threshold if threshold is None else threshold
+        segmentation = self.model.config.segmentation
+        max_chars = self.runtime.max_document_chars
+        per_document: list[list[Paragraph]] = []
+        for document in documents:
+            per_document.append(segment(document[:max_chars], segmentation.min_words, segmentation.max_paragraph_words))
+        texts = [paragraph.text for paragraphs in per_document for paragraph in paragraphs]
+        done = 0
+
+        def count_paragraphs(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, len(texts))
+
+        features = self.extractor.score(texts, count_paragraphs)
+        scores = self.model.predict_proba(features)
+        signals = self.model.reference.signals(features) if len(texts) else features
+        truncated_by_model = self._truncated_paragraphs(texts)
+
+        results = []
+        row = 0
+        for document, paragraphs in zip(documents, per_document, strict=True):
+            rows = range(row, row + len(paragraphs))
+            row += len(paragraphs)
+            if not paragraphs:
+                error = "empty text: nothing to score" if not document.strip() else "no words to score"
+                results.append(DocumentResult(None, None, threshold, (), error=error))
+                continue
+            paragraph_results = tuple(
+                self._paragraph_result(p, scores[i], signals[i], truncated_by_model[i]) for p, i in zip(paragraphs, rows, strict=True)
+            )
+            warnings = []
+            if len(document) > max_chars:
+                warnings.append(
+                    f"document has {len(document):,} characters; scored the first {max_chars:,} "
+                    "(raise runtime.max_document_chars to score more)"
+                )
+            results.append(self._document_result(paragraph_results, threshold, warnings))
+        return results
+
+    def _truncated_paragraphs(self, texts: list[str]) -> list[bool]:
+        scorer = self.extractor.family(LanguageModelScorer)
+        if scorer is None:
+            return [False] * len(texts)
+        return [len(ids) + 1 > scorer.max_tokens for ids in scorer.language_model.encoder.encode(texts)]
+
+    def _paragraph_result(self, paragraph: Paragraph, score: float, signals: np.ndarray, truncated: bool) -> ParagraphResult:
+        flags = []
+        not_english = frequent_english_share(paragraph.text, self.reference) < MIN_ENGLISH_SHARE
+        for condition, present in (("too_short", paragraph.too_short), ("not_english", not_english), ("truncated", truncated)):
+            if present:
+                flags.append(Flag(condition, describe(condition)))
+        strongest = np.argsort(-signals)[:MAX_SIGNALS]
+        for index in strongest:
+            if signals[index] >= MIN_SIGNAL_STRENGTH:
+                name = self.model.feature_names[index]
+                flags.append(Flag(name, describe(name), float(signals[index])))
+        judged = not (paragraph.too_short or not_english)
+        return ParagraphResult(paragraph.start, paragraph.end, paragraph.n_words, float(score), judged, tuple(flags))
+
+    @staticmethod
+    def _document_result(paragraphs: tuple[ParagraphResult, ...], threshold: float, warnings: list[str]) -> DocumentResult:
+        counted = [p for p in paragraphs if p.judged]
+        if not counted:
+            counted = list(paragraphs)
+            if any(p.n_words for p in paragraphs):
+                warnings.append("no paragraph is long enough English prose to judge alone; the score rests on short lines")
+        weights = np.array([max(p.n_words, 1) for p in counted], dtype=np.float64)
+        score = float(np.average([p.score for p in counted], weights=weights))
+        label = "spun" if score >= threshold else "clean"
+        return DocumentResult(score, label, threshold, paragraphs, tuple(warnings))

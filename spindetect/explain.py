@@ -1,0 +1,42 @@
+"""Plain-language names for the signals behind a score."""
+
+from __future__ import annotations
+
+SIGNAL_DESCRIPTIONS: dict[str, str] = {
+    "ng_logprob_mean": "word sequences improbable in English",
+    "ng_logprob_p10": "some very improbable word sequences",
+    "ng_context_fit_mean": "words that fit their neighbours poorly",
+    "ng_context_fit_p10": "some words that clash with their neighbours",
+    "ng_poor_fit_share": "many words less likely in context than alone",
+    "ng_pmi_mean": "word pairs that rarely go together",
+    "ng_pmi_p10": "some word pairs that never go together",
+    "ng_unseen_common_bigram_share": "common-word pairs unknown to English n-grams",
+    "ng_unseen_common_trigram_share": "common-word triples unknown to English n-grams",
+    "ng_oov_share": "many words outside the English vocabulary",
+    "lm_surprisal_mean": "tokens the language model finds surprising",
+    "lm_surprisal_median": "surprising tokens throughout",
+    "lm_surprisal_std": "uneven surprisal",
+    "lm_surprisal_p75": "a surprising upper quarter of tokens",
+    "lm_surprisal_p90": "a surprising top tenth of tokens",
+    "lm_surprisal_max": "one very surprising token",
+    "lm_entropy_mean": "a language model unsure what comes next",
+    "lm_excess_surprisal_mean": "tokens more surprising than the model expected",
+    "lm_rank_top10": "few tokens among the model's top-10 guesses",
+    "lm_rank_top100": "tokens ranked 10-100 by the model",
+    "lm_rank_top1000": "tokens ranked 100-1000 by the model",
+    "lm_rank_beyond1000": "tokens outside the model's top 1000 guesses",
+    "lm_spike_share": "surprisal spikes",
+    "lm_window_surprisal_max": "a burst of surprising tokens",
+    "lm_window_surprisal_std": "bursts of surprise",
+    "lm_log_tokens": "paragraph length",
+}
+
+CONDITION_DESCRIPTIONS: dict[str, str] = {
+    "too_short": "too short to judge alone; decides the document only when nothing longer exists",
+    "not_english": "does not look like English; not counted in the document score",
+    "truncated": "longer than the language model window; scored on its beginning",
+}
+
+
+def describe(reason: str) -> str:
+    return SIGNAL_DESCRIPTIONS.get(reason) or CONDITION_DESCRIPTIONS.get(reason) or reason

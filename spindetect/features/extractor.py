@@ -1,0 +1,83 @@
+"""The feature matrix: the enabled feature families side by side, one row per paragraph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from spindetect.config import SpindetectConfig
+from spindetect.features.cache import FeatureCache, score_with_cache
+from spindetect.features.language_model import load_language_model
+from spindetect.features.ngram import NGramScorer
+from spindetect.features.perplexity import LanguageModelScorer
+from spindetect.features.resources import NGramReference
+
+Progress = Callable[[int], None]
+
+
+class FeatureFamily(Protocol):
+    feature_names: tuple[str, ...]
+
+    @property
+    def cache_key(self) -> str: ...
+
+    def score(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
+
+
+class FeatureExtractor:
+    """Runs each feature family over the same texts and puts their columns side by side."""
+
+    def __init__(self, families: Sequence[FeatureFamily]) -> None:
+        if not families:
+            raise ValueError("a feature extractor needs at least one feature family")
+        self.families = tuple(families)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(name for family in self.families for name in family.feature_names)
+
+    def family(self, kind: type) -> FeatureFamily | None:
+        return next((family for family in self.families if isinstance(family, kind)), None)
+
+    def score(
+        self, texts: Sequence[str], progress: Progress | None = None, cache: FeatureCache | None = None
+    ) -> np.ndarray:
+        """Feature matrix of shape (len(texts), len(feature_names)).
+
+        `progress(n)` counts texts scored by the slowest family (the last one). With a `cache`, rows already
+        computed for the same text and family version are reused.
+        """
+        blocks = []
+        for position, family in enumerate(self.families):
+            family_progress = progress if position == len(self.families) - 1 else None
+            if cache is None:
+                blocks.append(family.score(texts, family_progress))
+            else:
+                blocks.append(
+                    score_with_cache(
+                        family.score, family.cache_key, len(family.feature_names), texts, cache, progress=family_progress
+                    )
+                )
+        return np.hstack(blocks)
+
+
+def build_extractor(
+    config: SpindetectConfig, reference: NGramReference, cache_dir: Path | None = None
+) -> FeatureExtractor:
+    """The feature families a config enables: the fast n-gram family first, then the language model."""
+    families: list[FeatureFamily] = []
+    if config.features.ngram:
+        families.append(NGramScorer(reference))
+    if config.features.language_model:
+        families.append(
+            LanguageModelScorer(
+                load_language_model(config.language_model.name, cache_dir),
+                max_tokens=config.language_model.max_tokens,
+                batch_tokens=config.runtime.batch_tokens,
+                logits_chunk_rows=config.runtime.logits_chunk_rows,
+            )
+        )
+    return FeatureExtractor(families)

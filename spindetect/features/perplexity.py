@@ -1,0 +1,192 @@
+"""Perplexity features: how surprised a small causal language model is by each token of a paragraph.
+
+Spinners swap words for thesaurus neighbours that do not fit their context, so spun prose has more
+surprising tokens, more tokens outside the model's top guesses (GLTR's rank buckets), and local bursts of
+surprise. Texts are scored in length-sorted batches under a token budget, and logits are computed a chunk
+of positions at a time so memory stays bounded by `logits_chunk_rows x vocabulary`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from spindetect.features.language_model import CausalLanguageModel
+
+_LN2 = math.log(2.0)
+# A token above this many bits of surprisal is a spike: the model gave it well under 1 chance in 4000.
+SPIKE_BITS = 12.0
+# Local bursts are measured as the mean surprisal over this many consecutive tokens.
+WINDOW_TOKENS = 8
+
+# Bump when the features' definition changes, so cached feature rows are recomputed.
+LM_FEATURE_VERSION = 1
+
+LM_FEATURE_NAMES: tuple[str, ...] = (
+    "lm_surprisal_mean",
+    "lm_surprisal_median",
+    "lm_surprisal_std",
+    "lm_surprisal_p75",
+    "lm_surprisal_p90",
+    "lm_surprisal_max",
+    "lm_entropy_mean",
+    "lm_excess_surprisal_mean",
+    "lm_rank_top10",
+    "lm_rank_top100",
+    "lm_rank_top1000",
+    "lm_rank_beyond1000",
+    "lm_spike_share",
+    "lm_window_surprisal_max",
+    "lm_window_surprisal_std",
+    "lm_log_tokens",
+)
+
+
+@dataclass(frozen=True)
+class TokenStatistics:
+    """Per-token statistics of one text, for every token after the start token."""
+
+    surprisal: np.ndarray  # bits: -log2 p(token | prefix)
+    rank: np.ndarray  # 0 = the model's top guess
+    entropy: np.ndarray  # bits: the model's uncertainty before seeing the token
+    truncated: bool  # the text was longer than the scorer's max_tokens
+
+
+def paragraph_lm_features(stats: TokenStatistics) -> np.ndarray:
+    """Aggregate one paragraph's token statistics into the `LM_FEATURE_NAMES` vector."""
+    surprisal = stats.surprisal
+    n = surprisal.size
+    if n == 0:
+        return np.zeros(len(LM_FEATURE_NAMES), dtype=np.float64)
+    quantiles = np.quantile(surprisal, [0.5, 0.75, 0.9])
+    rank = stats.rank
+    if n >= WINDOW_TOKENS:
+        windows = np.convolve(surprisal, np.ones(WINDOW_TOKENS) / WINDOW_TOKENS, mode="valid")
+    else:
+        windows = np.array([surprisal.mean()])
+    return np.array(
+        [
+            surprisal.mean(),
+            quantiles[0],
+            surprisal.std(),
+            quantiles[1],
+            quantiles[2],
+            surprisal.max(),
+            stats.entropy.mean(),
+            (surprisal - stats.entropy).mean(),
+            np.mean(rank < 10),
+            np.mean((rank >= 10) & (rank < 100)),
+            np.mean((rank >= 100) & (rank < 1000)),
+            np.mean(rank >= 1000),
+            np.mean(surprisal > SPIKE_BITS),
+            windows.max(),
+            windows.std(),
+            math.log1p(n),
+        ],
+        dtype=np.float64,
+    )
+
+
+class LanguageModelScorer:
+    """Scores texts with a causal language model; `score(texts)` gives one feature row per text."""
+
+    feature_names = LM_FEATURE_NAMES
+
+    def __init__(
+        self,
+        language_model: CausalLanguageModel,
+        max_tokens: int = 512,
+        batch_tokens: int = 4096,
+        logits_chunk_rows: int = 512,
+    ) -> None:
+        self.language_model = language_model
+        self.max_tokens = max_tokens
+        self.batch_tokens = batch_tokens
+        self.logits_chunk_rows = logits_chunk_rows
+
+    @property
+    def cache_key(self) -> str:
+        return f"lm-v{LM_FEATURE_VERSION}-{self.language_model.name}-{self.max_tokens}"
+
+    def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Feature matrix of shape (len(texts), len(LM_FEATURE_NAMES))."""
+        rows = [paragraph_lm_features(stats) for stats in self.token_statistics(texts, progress)]
+        return np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))
+
+    def token_statistics(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> list[TokenStatistics]:
+        """Per-token surprisal, rank and entropy for each text; `progress(n)` is called after each batch."""
+        encoder = self.language_model.encoder
+        encoded = [[encoder.bos_id, *ids] for ids in encoder.encode(texts)]
+        truncated = [len(ids) > self.max_tokens for ids in encoded]
+        encoded = [ids[: self.max_tokens] for ids in encoded]
+        results: list[TokenStatistics | None] = [None] * len(texts)
+        for batch in self._length_sorted_batches(encoded):
+            for index, (surprisal, rank, entropy) in zip(batch, self._score_batch([encoded[i] for i in batch])):
+                results[index] = TokenStatistics(surprisal, rank, entropy, truncated[index])
+            if progress is not None:
+                progress(len(batch))
+        return results  # type: ignore[return-value]  # every index was filled by exactly one batch
+
+    def _length_sorted_batches(self, encoded: list[list[int]]) -> list[list[int]]:
+        """Group text indices, longest first, so each batch has rows x longest length <= batch_tokens."""
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+        batches: list[list[int]] = []
+        for index in order:
+            if batches and (len(batches[-1]) + 1) * len(encoded[batches[-1][0]]) <= self.batch_tokens:
+                batches[-1].append(index)
+            else:
+                batches.append([index])
+        return batches
+
+    @torch.inference_mode()
+    def _score_batch(self, batch: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        model = self.language_model.model
+        pad_id = self.language_model.encoder.pad_id
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[row, : len(ids)] = 1
+        hidden = model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # Position t predicts token t + 1; keep only positions whose next token is real.
+        predicts_real_token = attention_mask[:, 1:].bool()
+        states = hidden[:, :-1][predicts_real_token]
+        targets = input_ids[:, 1:][predicts_real_token]
+        surprisal, rank, entropy = self._token_statistics(states, targets)
+        lengths = [len(ids) - 1 for ids in batch]
+        bounds = np.cumsum([0, *lengths])
+        return [
+            (surprisal[a:b], rank[a:b], entropy[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
+    def _token_statistics(self, states: torch.Tensor, targets: torch.Tensor) -> tuple[np.ndarray, ...]:
+        model = self.language_model.model
+        head = model.get_output_embeddings()
+        softcap = getattr(model.config, "final_logit_softcapping", None)
+        surprisal, rank, entropy = [], [], []
+        for start in range(0, states.shape[0], self.logits_chunk_rows):
+            logits = head(states[start : start + self.logits_chunk_rows]).float()
+            if softcap:
+                logits = torch.tanh(logits / softcap) * softcap
+            chunk_targets = targets[start : start + self.logits_chunk_rows]
+            log_normaliser = torch.logsumexp(logits, dim=-1)
+            target_logits = logits.gather(1, chunk_targets[:, None]).squeeze(1)
+            probabilities = torch.softmax(logits, dim=-1)
+            surprisal.append((log_normaliser - target_logits) / _LN2)
+            rank.append((logits > target_logits[:, None]).sum(dim=-1))
+            entropy.append((log_normaliser - (probabilities * logits).sum(dim=-1)) / _LN2)
+        if not surprisal:
+            empty = np.zeros(0)
+            return empty, empty.astype(np.int64), empty
+        return (
+            torch.cat(surprisal).double().numpy(),
+            torch.cat(rank).numpy(),
+            torch.cat(entropy).double().numpy(),
+        )

@@ -1,0 +1,78 @@
+"""Lexical reference resources that ship inside Python packages (loaded once per process, passed in)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from functools import lru_cache
+from pathlib import Path
+
+# pocketsphinx scores are logarithms in base 1.0001; this turns them into log10.
+_LOG10_PER_UNIT = math.log10(1.0001)
+# pocketsphinx's score for a word outside its vocabulary.
+_OUT_OF_VOCABULARY = -536870912
+# A word in the vocabulary that almost never follows anything: an unseen continuation of any history, so
+# its conditional score minus its unigram score is exactly that history's back-off weight.
+_PROBE_WORD = "aardvark"
+# Scores are integers; the back-off identity holds to within rounding.
+_ROUNDING = 2
+
+
+class ResourceUnavailable(RuntimeError):
+    """A packaged lexical resource is missing; the message says which package to install."""
+
+
+def pocketsphinx_lm_path() -> Path:
+    spec = importlib.util.find_spec("pocketsphinx")
+    if spec is None or spec.origin is None:
+        raise ResourceUnavailable("the n-gram features need pocketsphinx: pip install pocketsphinx")
+    path = Path(spec.origin).parent / "model" / "en-us" / "en-us.lm.bin"
+    if not path.is_file():
+        raise ResourceUnavailable(f"{path} is missing; reinstall pocketsphinx")
+    return path
+
+
+class NGramReference:
+    """The CMU US-English trigram model from pocketsphinx, with log10 probabilities.
+
+    Words are lowercase. Histories are given oldest first (`prob("state", "secretary", "of")`), unlike
+    pocketsphinx's own call, which takes them reversed.
+    """
+
+    def __init__(self, model) -> None:
+        self.model = model
+        # Bounded caches: a long run over a large corpus must not grow memory without limit.
+        self.unigram = lru_cache(maxsize=200_000)(self._unigram)
+        self._backoff = lru_cache(maxsize=200_000)(self._compute_backoff)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> NGramReference:
+        from pocketsphinx import NGramModel
+
+        path = path or pocketsphinx_lm_path()
+        try:
+            return cls(NGramModel.readfile(str(path)))
+        except ValueError as error:
+            raise ResourceUnavailable(f"cannot read the n-gram model {path}: {error}") from None
+
+    def _unigram(self, word: str) -> float | None:
+        """log10 p(word), or None when the word is outside the vocabulary."""
+        score = self.model.prob([word])
+        return None if score == _OUT_OF_VOCABULARY else score * _LOG10_PER_UNIT
+
+    def prob(self, word: str, *history: str) -> float:
+        """log10 p(word | history) with back-off; history oldest first, all words in the vocabulary."""
+        return self.model.prob([word, *reversed(history)]) * _LOG10_PER_UNIT
+
+    def is_seen(self, word: str, *history: str) -> bool:
+        """Whether the model stores the n-gram `history + word` itself rather than backing off."""
+        if not history:
+            return self.unigram(word) is not None
+        with_history = self.model.prob([word, *reversed(history)])
+        shorter = self.model.prob([word, *reversed(history[1:])])
+        return abs(with_history - shorter - self._backoff(history)) > _ROUNDING
+
+    def _compute_backoff(self, history: tuple[str, ...]) -> int:
+        probe_with = self.model.prob([_PROBE_WORD, *reversed(history)])
+        probe_without = self.model.prob([_PROBE_WORD, *reversed(history[1:])])
+        return probe_with - probe_without

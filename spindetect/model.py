@@ -1,0 +1,147 @@
+"""The trained classifier: fitting, choosing a threshold, saving and loading a model directory.
+
+A model directory holds `classifier.skops` (scikit-learn objects in skops format, loaded only with the
+types listed in `TRUSTED_TYPES`, so opening a model never runs arbitrary code) and `model.json` (feature
+names, threshold, the config it was trained with, metrics, and the clean-text feature reference used to
+explain scores).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import skops.io
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_curve, roc_curve
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from spindetect.config import SpindetectConfig, parse_config
+
+MODEL_FORMAT_VERSION = 1
+CLASSIFIER_FILE = "classifier.skops"
+METADATA_FILE = "model.json"
+# Types skops may rebuild beyond its built-in safe set; anything else in a model file is refused.
+TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+
+
+class ModelError(RuntimeError):
+    """A model directory that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class FeatureReference:
+    """Where clean training paragraphs sit on each feature, and which way spun ones lean.
+
+    A paragraph's signal on a feature is `direction * (value - clean_mean) / clean_std`: how many clean
+    standard deviations it lies towards the spun side.
+    """
+
+    clean_mean: np.ndarray
+    clean_std: np.ndarray
+    direction: np.ndarray  # +1 when spun paragraphs have higher values, -1 when lower
+
+    @classmethod
+    def fit(cls, features: np.ndarray, labels: np.ndarray) -> FeatureReference:
+        clean, spun = features[labels == 0], features[labels == 1]
+        std = clean.std(axis=0)
+        return cls(clean.mean(axis=0), np.where(std > 1e-9, std, 1.0), np.sign(spun.mean(0) - clean.mean(0)))
+
+    def signals(self, features: np.ndarray) -> np.ndarray:
+        return self.direction * (features - self.clean_mean) / self.clean_std
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {
+            "clean_mean": self.clean_mean.tolist(),
+            "clean_std": self.clean_std.tolist(),
+            "direction": self.direction.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[float]]) -> FeatureReference:
+        return cls(*(np.asarray(data[key], dtype=np.float64) for key in ("clean_mean", "clean_std", "direction")))
+
+
+def build_classifier(config: SpindetectConfig) -> Pipeline:
+    params = dict(config.classifier.params)
+    if config.classifier.kind == "hist_gradient_boosting":
+        estimator = HistGradientBoostingClassifier(random_state=config.seed, **params)
+    else:
+        estimator = LogisticRegression(max_iter=2000, random_state=config.seed, **params)
+    return make_pipeline(StandardScaler(), estimator)
+
+
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, strategy: str, target_fpr: float) -> float:
+    """The spun/clean cut on validation scores: best F1, or the lowest cut keeping FPR <= target_fpr."""
+    if strategy == "max_f1":
+        precision, recall, thresholds = precision_recall_curve(labels, scores)
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        return float(thresholds[int(np.argmax(f1[:-1]))])
+    fpr, _, thresholds = roc_curve(labels, scores)
+    allowed = np.flatnonzero(fpr <= target_fpr)
+    return float(min(thresholds[allowed[-1]], 1.0))
+
+
+@dataclass
+class TrainedModel:
+    classifier: Pipeline
+    feature_names: tuple[str, ...]
+    threshold: float
+    config: SpindetectConfig
+    reference: FeatureReference
+    metrics: dict = field(default_factory=dict)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Probability that each row's paragraph is spun or garbled."""
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        return self.classifier.predict_proba(features)[:, 1]
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        skops.io.dump(self.classifier, directory / CLASSIFIER_FILE)
+        metadata = {
+            "format_version": MODEL_FORMAT_VERSION,
+            "feature_names": list(self.feature_names),
+            "threshold": self.threshold,
+            "config": self.config.model_dump(mode="json"),
+            "reference": self.reference.to_json(),
+            "metrics": self.metrics,
+        }
+        (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> TrainedModel:
+        metadata_path = directory / METADATA_FILE
+        if not metadata_path.is_file():
+            raise ModelError(f"{directory} is not a spindetect model directory (no {METADATA_FILE})")
+        try:
+            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ModelError(f"cannot read {metadata_path}: {error}") from None
+        if metadata.get("format_version") != MODEL_FORMAT_VERSION:
+            raise ModelError(
+                f"{directory} has model format {metadata.get('format_version')!r}; "
+                f"this spindetect reads format {MODEL_FORMAT_VERSION}: retrain it with `spindetect train`"
+            )
+        untrusted = set(skops.io.get_untrusted_types(file=directory / CLASSIFIER_FILE)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ModelError(f"{directory / CLASSIFIER_FILE} contains types spindetect does not trust: {sorted(untrusted)}")
+        classifier = skops.io.load(directory / CLASSIFIER_FILE, trusted=TRUSTED_TYPES)
+        return cls(
+            classifier=classifier,
+            feature_names=tuple(metadata["feature_names"]),
+            threshold=float(metadata["threshold"]),
+            config=parse_config(metadata["config"], metadata_path),
+            reference=FeatureReference.from_json(metadata["reference"]),
+            metrics=metadata.get("metrics", {}),
+        )
+
+
+def default_model_dir() -> Path:
+    """The model shipped inside the package."""
+    return Path(__file__).parent / "models" / "default"

@@ -1,0 +1,63 @@
+"""Terminal and JSON renderings of document results."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from spindetect.detector import DocumentResult
+
+SNIPPET_CHARS = 72
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
+
+
+def _score_style(score: float, threshold: float) -> str:
+    return "bold red" if score >= threshold else "green"
+
+
+def print_document(console: Console, name: str, text: str, result: DocumentResult) -> None:
+    """A document's verdict, then each paragraph with its score and strongest signals."""
+    if result.score is None:
+        console.print(f"[bold]{escape(name)}[/]  [yellow]not scored[/]: {escape(result.error or '')}")
+        return
+    judged = sum(1 for p in result.paragraphs if p.judged)
+    style = _score_style(result.score, result.threshold)
+    console.print(
+        f"[bold]{escape(name)}[/]  [{style}]{result.label.upper()} {result.score:.2f}[/]  "
+        f"[dim](threshold {result.threshold:.2f}; {len(result.paragraphs)} paragraphs, {judged} judged)[/]"
+    )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+    for number, paragraph in enumerate(result.paragraphs, start=1):
+        conditions = [flag.reason.replace("_", " ") for flag in paragraph.flags if flag.strength is None]
+        signals = [flag for flag in paragraph.flags if flag.strength is not None]
+        snippet = escape(_snippet(text[paragraph.start : paragraph.end]))
+        if paragraph.judged:
+            score = f"[{_score_style(paragraph.score, result.threshold)}]{paragraph.score:.2f}[/]"
+        else:
+            score = f"[dim]{paragraph.score:.2f}[/]"
+            snippet = f"[dim]{snippet}[/]"
+        note = f"  [dim italic]({', '.join(conditions)})[/]" if conditions else ""
+        console.print(f"  {number:>3}  {score}  {snippet}{note}", highlight=False)
+        if signals and paragraph.judged and paragraph.score >= result.threshold:
+            described = " · ".join(f"{escape(flag.description)} [dim]+{flag.strength:.1f}σ[/]" for flag in signals)
+            console.print(f"            [dim]▸[/] {described}", highlight=False)
+    console.print()
+
+
+def result_fields(result: DocumentResult) -> dict:
+    """The fields `score --jsonl` adds to an input record."""
+    fields: dict = {
+        "spin_score": None if result.score is None else round(result.score, 4),
+        "spin_label": result.label,
+        "paragraphs": [paragraph.to_json() for paragraph in result.paragraphs],
+    }
+    if result.warnings:
+        fields["spin_warnings"] = list(result.warnings)
+    if result.error:
+        fields["error"] = result.error
+    return fields

@@ -1,0 +1,369 @@
+"""A sense-blind thesaurus spinner, the cheap kind content farms run over stolen articles.
+
+Each content word is, with some probability, swapped for a synonym drawn uniformly from its whole
+Moby entry, whatever sense the text meant: "took office" can come out as "seized office" or
+"took bureau". That blindness is the point; it is what the detector learns to recognise.
+
+Words are re-inflected so the swap still fits the grammar a spinner would keep: a word that is not
+a Moby headword itself ("took") is lemmatised ("take"), a synonym of the lemma is drawn ("seize")
+and put back into the original form ("seized"). For a multiword synonym only one word is inflected:
+the first of a verb phrase ("accede to" -> "acceded to"), the last of a noun phrase
+("branch office" -> "branch offices"). Which it is follows the original word's reading: "takes"
+can be a plural noun or a verb, and each synonym is inflected under the first reading it fits (a
+phrase ending in a particle only as a verb, "seize" only as a verb). Multiword adjectives and
+adverbs cannot be inflected that simply, so they are skipped when the original word is inflected
+("bigger", "fastest"); so are synonyms lemminflect does not know in that part of speech.
+Articles are not adjusted ("a" before a vowel): spinners do not do that either.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lemminflect import getAllInflections, getAllLemmas, getInflection, getLemma
+
+from spindetect.features.thesaurus import MobyThesaurus
+
+# Function words a spinner leaves alone: determiners, pronouns, auxiliaries and modals,
+# prepositions, conjunctions, and a few grammatical adverbs and particles.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a an the this that these those some any each every either neither no all both few many much
+    more most less least other another such what which whose whatever whichever own same several
+    enough
+    i me my mine myself you your yours yourself yourselves he him his himself she her hers herself
+    it its itself we us our ours ourselves they them their theirs themselves one ones who whom
+    whoever someone somebody something anyone anybody anything everyone everybody everything
+    nobody nothing none
+    be am is are was were been being have has had having do does did doing done will would shall
+    should can could may might must ought need dare get gets got gotten
+    about above across after against along amid among amongst around as at before behind below
+    beneath beside besides between beyond but by despite down during except for from in inside
+    into like near of off on onto out outside over past per since than through throughout till to
+    toward towards under underneath unlike until unto up upon via with within without
+    and or nor so yet if unless because although though while whereas whether when whenever where
+    wherever why how then once lest
+    not never also just only very too quite rather even still already again ever here there now
+    thus hence therefore however yes
+    """.split()
+)
+
+# Cardinal numbers written as words are numbers too: swapping "two" for "brace" changes facts
+# rather than wording. (Ordinals such as "first" behave like adjectives and stay candidates.)
+NUMBER_WORDS: frozenset[str] = frozenset(
+    """
+    zero two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand million billion trillion dozen hundreds thousands millions billions dozens
+    """.split()
+)
+
+# Abbreviations whose period does not end a sentence, so the capitalised word after them is
+# still mid-sentence ("Mr. Brown" is a name, not a sentence starting with "brown").
+ABBREVIATIONS: frozenset[str] = frozenset(
+    """
+    mr mrs ms messrs dr st jr sr sen rep gov gen col maj lt sgt capt cmdr adm prof rev hon pres
+    supt det atty vs etc inc co corp ltd bros assn dept univ ave blvd no nos mt ft jan feb mar apr
+    jun jul aug sep sept oct nov dec
+    """.split()
+)
+
+_WORD = re.compile(r"\w+(?:['’\-]\w+)*")
+_LETTERS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"(.+?)['’]s")
+_SENTENCE_PUNCT = re.compile(r"[.!?]")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# An opening double quote directly before the word: quoted speech starts its own sentence.
+_OPENING_QUOTE = re.compile(r"(?:^|[\s(\[—–-])[\"“]$")
+
+# How many synonyms to draw before giving up on a word whose draws keep failing (an inflection
+# lemminflect cannot make, a synonym that inflects back to the original word).
+_MAX_DRAWS = 25
+
+_VERBS = {"VERB", "AUX"}
+_NOUNS = {"NOUN", "PROPN"}
+
+
+@dataclass(frozen=True)
+class SpinResult:
+    """A spun text and what was done to it.
+
+    ``candidates`` counts the words that could have been swapped (eligible content words with a
+    Moby entry), ``rate`` is ``replaced / candidates`` (0.0 when there were none), and each span
+    is ``(start, end, original_word)`` with offsets into ``text``, the spun output.
+    """
+
+    text: str
+    replaced: int
+    candidates: int
+    rate: float
+    spans: tuple[tuple[int, int, str], ...]
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a word's synonyms come from and how to bend them back into the word's form."""
+
+    synonyms: tuple[str, ...]
+    # (universal POS, Penn tag) readings of the original word to inflect a synonym to, tried in
+    # order ("takes": NOUN/NNS, VERB/VBZ); empty when synonyms are used as they are.
+    readings: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _WordSlot:
+    start: int
+    word: str
+    sentence_start: bool
+
+
+class ThesaurusSpinner:
+    """Swap content words for random Moby synonyms, each with probability ``rate``.
+
+    ``max_candidates_per_word`` limits the draw to that many of the shortest synonyms of an entry
+    (None: the whole entry). Short synonyms are mostly common single words, so a small limit
+    imitates the smaller dictionaries of cheaper spinners. ``allow_multiword`` controls whether
+    multiword synonyms may replace a single word. ``allow_capitalised`` lets in the capitalised
+    entries Moby lists among synonyms ("battle" -> "Bannockburn", "take" -> "OD"); they are off by
+    default because a name dropped mid-sentence is a surface tell the detector should not lean on.
+    """
+
+    def __init__(
+        self,
+        thesaurus: MobyThesaurus,
+        rate: float,
+        max_candidates_per_word: int | None = None,
+        allow_multiword: bool = True,
+        allow_capitalised: bool = False,
+        min_word_length: int = 3,
+        word_log_frequency: Callable[[str], float | None] | None = None,
+        common_synonyms: int | None = None,
+    ) -> None:
+        self.thesaurus = thesaurus
+        self.rate = rate
+        self.max_candidates_per_word = max_candidates_per_word
+        self.allow_multiword = allow_multiword
+        self.allow_capitalised = allow_capitalised
+        self.min_word_length = min_word_length
+        self.word_log_frequency = word_log_frequency
+        self.common_synonyms = common_synonyms
+
+    def spin(self, text: str, rng: random.Random) -> SpinResult:
+        """Spin ``text``; the same text, parameters and ``rng`` state give the same result."""
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"rate must be between 0 and 1, got {self.rate}")
+        slots = _word_slots(text)
+        # Words written with an initial capital mid-sentence are names here (ALL CAPS is not).
+        proper_nouns = {
+            slot.word.lower()
+            for slot in slots
+            if slot.word[:1].isupper() and not slot.word.isupper() and not slot.sentence_start
+        }
+        sources: dict[str, _Source | None] = {}
+
+        pieces: list[str] = []
+        spans: list[tuple[int, int, str]] = []
+        out_len = 0
+        cursor = 0
+        candidates = 0
+        for slot in slots:
+            base = _without_possessive(slot.word)
+            if not self._eligible(base, slot.sentence_start, proper_nouns):
+                continue
+            key = base.lower()
+            if key not in sources:
+                sources[key] = self._source(key)
+            source = sources[key]
+            if source is None:
+                continue
+            candidates += 1
+            # Every candidate takes the same two draws from ``rng`` whatever happens to it, so
+            # with one seed the words swapped at a low rate are swapped, the same way, at any
+            # higher rate: the spun versions of a text are nested.
+            swap = rng.random() < self.rate
+            choice_seed = rng.getrandbits(64)
+            if not swap:
+                continue
+            replacement = self._draw(source, key, random.Random(choice_seed))
+            if replacement is None:
+                continue
+            replacement = _match_case(replacement, base)
+            gap = text[cursor : slot.start]
+            pieces.append(gap)
+            out_len += len(gap)
+            spans.append((out_len, out_len + len(replacement), base))
+            pieces.append(replacement)
+            out_len += len(replacement)
+            cursor = slot.start + len(base)  # a possessive "'s" is kept from the original
+        pieces.append(text[cursor:])
+        replaced = len(spans)
+        return SpinResult(
+            text="".join(pieces),
+            replaced=replaced,
+            candidates=candidates,
+            rate=replaced / candidates if candidates else 0.0,
+            spans=tuple(spans),
+        )
+
+    def _eligible(self, word: str, sentence_start: bool, proper_nouns: set[str]) -> bool:
+        if len(word) < self.min_word_length or not _LETTERS.fullmatch(word):
+            return False
+        lower = word.lower()
+        if lower in STOPWORDS or lower in NUMBER_WORDS:
+            return False
+        if word == lower:
+            return True
+        if word.isupper():
+            # ALL CAPS: emphasis on an ordinary word, or an acronym the thesaurus does not know.
+            return self._has_entry(lower)
+        if word[1:] != word[1:].lower():
+            return False  # mixed case: "McAllister", "iPhone"
+        # Capitalised: a proper noun unless it starts a sentence as an ordinary word would, and
+        # the text does not also use it capitalised mid-sentence ("Brown said ... Mr. Brown").
+        return sentence_start and lower not in proper_nouns and self._has_entry(lower)
+
+    def _has_entry(self, lower: str) -> bool:
+        return lower in self.thesaurus or any(
+            lemma in self.thesaurus for lemmas in getAllLemmas(lower).values() for lemma in lemmas
+        )
+
+    def _source(self, lower: str) -> _Source | None:
+        """Synonyms for a lowercase word: its own entry, else its lemma's with the tag to restore."""
+        if lower in self.thesaurus:
+            return self._limited(self.thesaurus.synonyms(lower), ())
+        analyses = getAllLemmas(lower)
+        for lemmas in analyses.values():
+            for lemma in lemmas:
+                if lemma == lower or lemma not in self.thesaurus:
+                    continue
+                readings = tuple(
+                    (upos, tag)
+                    for upos, lemmas_for_pos in analyses.items()
+                    if lemma in lemmas_for_pos
+                    for tag in [_penn_tag(lower, lemma, upos)]
+                    if tag is not None
+                )
+                if readings:
+                    return self._limited(self.thesaurus.synonyms(lemma), readings)
+        return None
+
+    def _limited(
+        self, synonyms: tuple[str, ...], readings: tuple[tuple[str, str], ...]
+    ) -> _Source | None:
+        if not self.allow_multiword:
+            synonyms = tuple(s for s in synonyms if " " not in s)
+        if not self.allow_capitalised:
+            synonyms = tuple(s for s in synonyms if s == s.lower())
+        if self.common_synonyms is not None and self.word_log_frequency is not None:
+            synonyms = self._most_common(synonyms)
+        if self.max_candidates_per_word is not None:
+            # Shortest first; sorted() is stable, so ties keep the thesaurus order.
+            synonyms = tuple(sorted(synonyms, key=len)[: self.max_candidates_per_word])
+        return _Source(synonyms, readings) if synonyms else None
+
+    def _most_common(self, synonyms: tuple[str, ...]) -> tuple[str, ...]:
+        """The `common_synonyms` most frequent synonyms, in thesaurus order; unknown words are dropped.
+
+        Commercial spinners swap in everyday words ("affect", "replace", "got here"), not the rare ones a
+        big thesaurus also lists; a phrase is as common as its rarest word.
+        """
+        scored = []
+        for synonym in synonyms:
+            frequencies = [self.word_log_frequency(word) for word in synonym.lower().split()]
+            if all(frequency is not None for frequency in frequencies):
+                scored.append((min(frequencies), synonym))
+        keep = {synonym for _, synonym in sorted(scored, reverse=True)[: self.common_synonyms]}
+        return tuple(synonym for synonym in synonyms if synonym in keep)
+
+    def _draw(self, source: _Source, original: str, rng: random.Random) -> str | None:
+        """A uniformly drawn usable synonym (rejection sampling over the entry), or None."""
+        for _ in range(_MAX_DRAWS):
+            synonym = source.synonyms[rng.randrange(len(source.synonyms))]
+            if source.readings:
+                synonym = _inflect(synonym, source.readings)
+            if synonym is not None and synonym.lower() != original:
+                return synonym
+        return None
+
+
+def _word_slots(text: str) -> list[_WordSlot]:
+    """Every word of ``text`` with its offsets and whether it opens a sentence."""
+    slots: list[_WordSlot] = []
+    previous: re.Match[str] | None = None
+    for match in _WORD.finditer(text):
+        gap = text[previous.end() : match.start()] if previous else text[: match.start()]
+        starts = previous is None or _opens_sentence(gap, previous.group())
+        slots.append(_WordSlot(match.start(), match.group(), starts))
+        previous = match
+    return slots
+
+
+def _opens_sentence(gap: str, previous_word: str) -> bool:
+    """Whether a word preceded by ``gap`` (the text since ``previous_word``) starts a sentence."""
+    if _PARAGRAPH_BREAK.search(gap) or _OPENING_QUOTE.search(gap):
+        return True
+    punct = _SENTENCE_PUNCT.search(gap)
+    if punct is None:
+        return False
+    abbreviation = len(previous_word) == 1 or previous_word.lower() in ABBREVIATIONS
+    # "Mr. Brown", "John F. Kennedy": a period right after an abbreviation or an initial.
+    return not (punct.start() == 0 and gap[0] == "." and abbreviation)
+
+
+def _without_possessive(word: str) -> str:
+    """``"nation's"`` -> ``"nation"``: the word is swapped and its ``'s`` kept."""
+    match = _POSSESSIVE.fullmatch(word)
+    return match.group(1) if match else word
+
+
+def _penn_tag(word: str, lemma: str, upos: str) -> str | None:
+    """The Penn tag under which ``lemma`` inflects to ``word`` ("took", "take" -> "VBD")."""
+    for tag, forms in getAllInflections(lemma, upos=upos).items():
+        if word in forms:
+            return tag
+    return None
+
+
+def _inflect(synonym: str, readings: tuple[tuple[str, str], ...]) -> str | None:
+    """Put ``synonym`` into the form of the first reading it fits; None when none fits."""
+    words = synonym.split(" ")
+    for upos, tag in readings:
+        head = _head_index(words, upos)
+        if head is None:
+            continue
+        # Moby sometimes lists an inflected form ("avails"), so inflect its lemma. A head word
+        # lemminflect does not know in this part of speech ("unmoving" in the entry for "pat")
+        # would be guessed into a non-word ("unmovinged"); word-list spinners do not make those.
+        lemmas = getLemma(words[head], upos=upos, lemmatize_oov=False)
+        forms = getInflection(lemmas[0], tag=tag, inflect_oov=False) if lemmas else ()
+        if forms:
+            return " ".join([*words[:head], forms[0], *words[head + 1 :]])
+    return None
+
+
+def _head_index(words: list[str], upos: str) -> int | None:
+    """Which word of a synonym carries the inflection: the only one, a verb phrase's first
+    ("accede to"), a noun phrase's last ("branch office"); None for multiword adjectives and
+    adverbs, and for a phrase ending in a particle or preposition (a phrasal verb) read as
+    anything but a verb."""
+    if len(words) == 1:
+        return 0
+    if upos in _VERBS:
+        return 0
+    if words[-1].lower() in STOPWORDS:
+        return None
+    if upos in _NOUNS:
+        return len(words) - 1
+    return None
+
+
+def _match_case(replacement: str, original: str) -> str:
+    """Give ``replacement`` the capitalisation of ``original`` (ALL CAPS or Initial capital)."""
+    if len(original) > 1 and original.isupper():
+        return replacement.upper()
+    if original[:1].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
