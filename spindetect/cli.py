@@ -38,7 +38,7 @@ app = typer.Typer(
 
 # Soft wrap: long lines are left to the terminal (or kept whole in a pipe), not cut at 80 columns.
 stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Records scored together: enough paragraphs for efficient length-sorted batches, little memory.
 JSONL_CHUNK_RECORDS = 64

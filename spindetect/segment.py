@@ -76,7 +76,8 @@ def _looks_hard_wrapped(lines: list[str]) -> bool:
         return False
     body = lines[:-1]
     width = max(len(line) for line in lines)
-    if width > 120:
+    # Wrapped prose is set between 50 and 120 columns; shorter blocks are menus and lists.
+    if not 50 <= width <= 120:
         return False
     full_lines = sum(1 for line in body if len(line) >= 0.6 * width)
     open_ended = sum(1 for line in body if not line.rstrip().endswith(tuple(_TERMINAL_PUNCTUATION)))

@@ -1,0 +1,3 @@
+from spindetect.cli import app
+
+app(prog_name="spindetect")

@@ -1,0 +1,36 @@
+"""Shared fixtures: the real n-gram reference, the tiny random language model, and a tiny trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spindetect.config import load_config
+from spindetect.features.language_model import CausalLanguageModel, build_tiny_random_model
+from spindetect.features.resources import NGramReference
+
+ROOT = Path(__file__).resolve().parents[1]
+BROWN_SAMPLE = ROOT / "tests" / "data" / "brown"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def reference() -> NGramReference:
+    return NGramReference.load()
+
+
+@pytest.fixture(scope="session")
+def tiny_language_model() -> CausalLanguageModel:
+    return build_tiny_random_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained by configs/test.yaml on the vendored Brown sample, with the tiny random LM."""
+    from spindetect.train import train_model
+
+    output = tmp_path_factory.mktemp("tiny-model")
+    config = load_config(ROOT / "configs" / "test.yaml")
+    train_model(config, output, brown_dir=BROWN_SAMPLE, cache_dir=tmp_path_factory.mktemp("cache"))
+    return output

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from spindetect.detector import Detector
+
+BODY = (
+    "The city council voted on Tuesday to approve a new budget for the coming year, after months of debate "
+    "over the cost of repairing roads and bridges across the county."
+)
+PAGE = "Local News\nMenu\n\n" + BODY + "\n\nRelated stories\nFive Ways To Save On Heating\n"
+
+
+@pytest.fixture(scope="module")
+def detector(tiny_model_dir) -> Detector:
+    return Detector.load(tiny_model_dir)
+
+
+def test_paragraphs_carry_offsets_scores_and_conditions(detector) -> None:
+    (result,) = detector.score([PAGE])
+    assert [PAGE[p.start : p.end] for p in result.paragraphs][2] == BODY
+    assert all(0.0 <= p.score <= 1.0 for p in result.paragraphs)
+    short = [p for p in result.paragraphs if any(f.reason == "too_short" for f in p.flags)]
+    assert len(short) == 4 and not any(p.judged for p in short)
+
+
+def test_short_lines_do_not_move_the_document_score(detector) -> None:
+    (page,) = detector.score([PAGE])
+    body = next(p for p in page.paragraphs if p.judged)
+    assert page.score == pytest.approx(body.score)
+    assert page.label == ("spun" if page.score >= page.threshold else "clean")
+
+
+def test_a_document_of_short_lines_is_scored_with_a_warning(detector) -> None:
+    (result,) = detector.score(["Local News\nMenu\nContact us\n"])
+    assert result.score is not None and result.error is None
+    assert any("short lines" in warning for warning in result.warnings)
+
+
+def test_empty_documents_are_errors_not_scores(detector) -> None:
+    results = detector.score(["", "   \n", BODY])
+    assert [r.score is None for r in results] == [True, True, False]
+    assert "empty" in results[0].error
+
+
+def test_scores_are_deterministic_and_independent_of_batch_company(detector) -> None:
+    alone = detector.score([BODY])[0].score
+    together = detector.score([PAGE, BODY, "Another text entirely, with its own words in it."])[1].score
+    assert alone == pytest.approx(together, abs=1e-6)
+
+
+def test_threshold_override_changes_only_the_label(detector) -> None:
+    low, high = detector.score([BODY], threshold=0.0)[0], detector.score([BODY], threshold=1.0 + 1e-9)[0]
+    assert low.score == high.score
+    assert (low.label, high.label) == ("spun", "clean")
+
+
+def test_non_english_paragraphs_are_flagged_and_not_judged(detector) -> None:
+    german = "Die Staatschefs von China und Nordkorea bekräftigen ihre Allianz nach den schwierigen Gesprächen zwischen hohen Diplomaten aus Washington und Peking am Wochenende."
+    (result,) = detector.score([german + "\n\n" + BODY])
+    flags = [{f.reason for f in p.flags} for p in result.paragraphs]
+    assert "not_english" in flags[0] and "not_english" not in flags[1]
+    assert result.score == pytest.approx(result.paragraphs[1].score)
+
+
+def test_very_long_documents_are_cut_with_a_warning(detector) -> None:
+    text = BODY + " " + "word " * 40_000
+    (result,) = detector.score([text])
+    assert result.paragraphs[-1].end <= detector.runtime.max_document_chars
+    assert any("scored the first" in warning for warning in result.warnings)
+
+
+def test_progress_reports_every_paragraph(detector) -> None:
+    calls = []
+    detector.score([PAGE, BODY], progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (6, 6)
+    assert np.all(np.diff([done for done, _ in calls]) > 0)

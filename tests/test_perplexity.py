@@ -1,0 +1,61 @@
+import math
+
+import numpy as np
+import pytest
+
+from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, paragraph_lm_features
+
+TEXTS = [
+    "The council approved the budget on Tuesday.",
+    "Officials said the work would begin in the spring and take about eight months to finish.",
+    "Short.",
+    "A much longer paragraph " * 12,
+    "Ünïcödé text — with dashes and “quotes”.",
+]
+
+
+def test_a_random_model_is_about_as_surprised_as_a_uniform_guess(tiny_language_model) -> None:
+    stats = LanguageModelScorer(tiny_language_model).token_statistics(TEXTS)
+    mean_surprisal = np.concatenate([s.surprisal for s in stats]).mean()
+    # A randomly initialised model over 257 byte tokens is close to uniform: log2(257) ~ 8.0 bits.
+    assert mean_surprisal == pytest.approx(math.log2(257), abs=0.5)
+    for text, stat in zip(TEXTS, stats, strict=True):
+        assert stat.surprisal.shape == stat.rank.shape == stat.entropy.shape == (len(text.encode()),)
+        assert (stat.rank >= 0).all() and (stat.rank < 257).all()
+
+
+def test_scores_do_not_depend_on_batching_order_or_logit_chunking(tiny_language_model) -> None:
+    one_by_one = LanguageModelScorer(tiny_language_model, batch_tokens=64, logits_chunk_rows=7)
+    all_at_once = LanguageModelScorer(tiny_language_model, batch_tokens=100_000, logits_chunk_rows=10_000)
+    reversed_scores = all_at_once.score(TEXTS[::-1])[::-1]
+    np.testing.assert_allclose(one_by_one.score(TEXTS), all_at_once.score(TEXTS), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(all_at_once.score(TEXTS), reversed_scores, rtol=1e-4, atol=1e-4)
+
+
+def test_entropy_bounds_and_rank_buckets_add_up(tiny_language_model) -> None:
+    scorer = LanguageModelScorer(tiny_language_model)
+    features = scorer.score(TEXTS)
+    assert features.shape == (len(TEXTS), len(LM_FEATURE_NAMES))
+    buckets = [LM_FEATURE_NAMES.index(name) for name in ("lm_rank_top10", "lm_rank_top100", "lm_rank_top1000", "lm_rank_beyond1000")]
+    np.testing.assert_allclose(features[:, buckets].sum(axis=1), 1.0)
+    for stat in scorer.token_statistics(TEXTS):
+        assert (stat.entropy <= math.log2(257) + 1e-6).all() and (stat.entropy >= 0).all()
+
+
+def test_long_texts_are_truncated_and_say_so(tiny_language_model) -> None:
+    scorer = LanguageModelScorer(tiny_language_model, max_tokens=32)
+    short, long = scorer.token_statistics(["tiny", "x" * 100])
+    assert not short.truncated and long.truncated
+    assert long.surprisal.size == 31  # the start token is not scored
+
+
+def test_progress_counts_every_text_once(tiny_language_model) -> None:
+    seen = []
+    LanguageModelScorer(tiny_language_model, batch_tokens=64).score(TEXTS, progress=seen.append)
+    assert sum(seen) == len(TEXTS) and len(seen) > 1
+
+
+def test_no_texts_and_empty_statistics_give_zero_rows(tiny_language_model) -> None:
+    assert LanguageModelScorer(tiny_language_model).score([]).shape == (0, len(LM_FEATURE_NAMES))
+    empty = TokenStatistics(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), False)
+    assert not paragraph_lm_features(empty).any()
