@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, paragraph_lm_features
+from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, paragraph_lm_features, word_fit
 
 TEXTS = [
     "The council approved the budget on Tuesday.",
@@ -14,8 +14,8 @@ TEXTS = [
 ]
 
 
-def test_a_random_model_is_about_as_surprised_as_a_uniform_guess(tiny_language_model) -> None:
-    stats = LanguageModelScorer(tiny_language_model).token_statistics(TEXTS)
+def test_a_random_model_is_about_as_surprised_as_a_uniform_guess(tiny_language_model, reference) -> None:
+    stats = LanguageModelScorer(tiny_language_model, reference.unigram).token_statistics(TEXTS)
     mean_surprisal = np.concatenate([s.surprisal for s in stats]).mean()
     # A randomly initialised model over 257 byte tokens is close to uniform: log2(257) ~ 8.0 bits.
     assert mean_surprisal == pytest.approx(math.log2(257), abs=0.5)
@@ -24,16 +24,16 @@ def test_a_random_model_is_about_as_surprised_as_a_uniform_guess(tiny_language_m
         assert (stat.rank >= 0).all() and (stat.rank < 257).all()
 
 
-def test_scores_do_not_depend_on_batching_order_or_logit_chunking(tiny_language_model) -> None:
-    one_by_one = LanguageModelScorer(tiny_language_model, batch_tokens=64, logits_chunk_rows=7)
-    all_at_once = LanguageModelScorer(tiny_language_model, batch_tokens=100_000, logits_chunk_rows=10_000)
+def test_scores_do_not_depend_on_batching_order_or_logit_chunking(tiny_language_model, reference) -> None:
+    one_by_one = LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=64, logits_chunk_rows=7)
+    all_at_once = LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=100_000, logits_chunk_rows=10_000)
     reversed_scores = all_at_once.score(TEXTS[::-1])[::-1]
     np.testing.assert_allclose(one_by_one.score(TEXTS), all_at_once.score(TEXTS), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(all_at_once.score(TEXTS), reversed_scores, rtol=1e-4, atol=1e-4)
 
 
-def test_entropy_bounds_and_rank_buckets_add_up(tiny_language_model) -> None:
-    scorer = LanguageModelScorer(tiny_language_model)
+def test_entropy_bounds_and_rank_buckets_add_up(tiny_language_model, reference) -> None:
+    scorer = LanguageModelScorer(tiny_language_model, reference.unigram)
     features = scorer.score(TEXTS)
     assert features.shape == (len(TEXTS), len(LM_FEATURE_NAMES))
     buckets = [LM_FEATURE_NAMES.index(name) for name in ("lm_rank_top10", "lm_rank_top100", "lm_rank_top1000", "lm_rank_beyond1000")]
@@ -42,20 +42,42 @@ def test_entropy_bounds_and_rank_buckets_add_up(tiny_language_model) -> None:
         assert (stat.entropy <= math.log2(257) + 1e-6).all() and (stat.entropy >= 0).all()
 
 
-def test_long_texts_are_truncated_and_say_so(tiny_language_model) -> None:
-    scorer = LanguageModelScorer(tiny_language_model, max_tokens=32)
+def test_long_texts_are_truncated_and_say_so(tiny_language_model, reference) -> None:
+    scorer = LanguageModelScorer(tiny_language_model, reference.unigram, max_tokens=32)
     short, long = scorer.token_statistics(["tiny", "x" * 100])
     assert not short.truncated and long.truncated
     assert long.surprisal.size == 31  # the start token is not scored
 
 
-def test_progress_counts_every_text_once(tiny_language_model) -> None:
+def test_progress_counts_every_text_once(tiny_language_model, reference) -> None:
     seen = []
-    LanguageModelScorer(tiny_language_model, batch_tokens=64).score(TEXTS, progress=seen.append)
+    LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=64).score(TEXTS, progress=seen.append)
     assert sum(seen) == len(TEXTS) and len(seen) > 1
 
 
-def test_no_texts_and_empty_statistics_give_zero_rows(tiny_language_model) -> None:
-    assert LanguageModelScorer(tiny_language_model).score([]).shape == (0, len(LM_FEATURE_NAMES))
-    empty = TokenStatistics(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), False)
+def test_no_texts_and_empty_statistics_give_zero_rows(tiny_language_model, reference) -> None:
+    assert LanguageModelScorer(tiny_language_model, reference.unigram).score([]).shape == (0, len(LM_FEATURE_NAMES))
+    empty = TokenStatistics(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), np.zeros((0, 2), dtype=int), False)
     assert not paragraph_lm_features(empty).any()
+
+
+def test_token_offsets_point_at_the_scored_characters(tiny_language_model, reference) -> None:
+    text = "Ünï — ok"
+    (stats,) = LanguageModelScorer(tiny_language_model, reference.unigram).token_statistics([text])
+    # Byte tokens: every byte of a character carries that character's span.
+    assert [text[start:end] for start, end in stats.offsets] == [c for c in text for _ in c.encode()]
+
+
+def test_word_fit_is_lm_log_probability_minus_base_rate() -> None:
+    text = "the cat"
+    # Two tokens per word; 3 + 1 bits for "the", 10 + 6 bits for "cat".
+    stats = TokenStatistics(
+        np.array([3.0, 1.0, 10.0, 6.0]),
+        np.zeros(4, dtype=int),
+        np.zeros(4),
+        np.array([[0, 2], [2, 3], [3, 5], [5, 7]]),
+        False,
+    )
+    frequencies = {"the": -1.0, "cat": -4.0}
+    fits = word_fit(stats, text, frequencies.get)
+    np.testing.assert_allclose(fits, [-4.0 + math.log2(10), -16.0 + 4 * math.log2(10)])

@@ -75,6 +75,7 @@ def build_extractor(
         families.append(
             LanguageModelScorer(
                 load_language_model(config.language_model.name, cache_dir),
+                reference.unigram,
                 max_tokens=config.language_model.max_tokens,
                 batch_tokens=config.runtime.batch_tokens,
                 logits_chunk_rows=config.runtime.logits_chunk_rows,

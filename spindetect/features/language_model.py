@@ -39,6 +39,10 @@ class TokenEncoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]: ...
 
+    def encode_with_offsets(self, texts: Sequence[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Token ids with the character span (start, end) of each token in its text."""
+        ...
+
 
 class HuggingFaceEncoder:
     def __init__(self, tokenizer, bos_token: str) -> None:
@@ -52,6 +56,12 @@ class HuggingFaceEncoder:
             return []
         return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
 
+    def encode_with_offsets(self, texts: Sequence[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        if not texts:
+            return []
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        return list(zip(encoded["input_ids"], encoded["offset_mapping"], strict=True))
+
 
 class ByteEncoder:
     """UTF-8 bytes as tokens 1..256, with 0 as the start token: a tokenizer that needs no files."""
@@ -62,6 +72,17 @@ class ByteEncoder:
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return [[byte + 1 for byte in text.encode("utf-8")] for text in texts]
+
+    def encode_with_offsets(self, texts: Sequence[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        encoded = []
+        for text in texts:
+            ids, offsets = [], []
+            for position, character in enumerate(text):
+                for byte in character.encode("utf-8"):
+                    ids.append(byte + 1)
+                    offsets.append((position, position + 1))
+            encoded.append((ids, offsets))
+        return encoded
 
 
 @dataclass

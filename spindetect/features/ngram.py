@@ -9,6 +9,7 @@ together.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,9 +25,11 @@ _SENTENCE_BREAK = re.compile(r"[.!?;:]+[\"')\]]*\s|\n")
 COMMON_WORD_LOG10 = -5.0
 # Context fit below this (log10) means the neighbours make the word at least 3x less likely than usual.
 POOR_FIT_LOG10 = -0.5
+# ... and below this, at least 10x less likely: the trace a sense-blind swap usually leaves.
+VERY_POOR_FIT_LOG10 = -1.0
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-NGRAM_FEATURE_VERSION = 1
+NGRAM_FEATURE_VERSION = 2
 
 NGRAM_FEATURE_NAMES: tuple[str, ...] = (
     "ng_logprob_mean",
@@ -39,6 +42,9 @@ NGRAM_FEATURE_NAMES: tuple[str, ...] = (
     "ng_unseen_common_bigram_share",
     "ng_unseen_common_trigram_share",
     "ng_oov_share",
+    "ng_context_fit_min",
+    "ng_context_fit_second_min",
+    "ng_poor_fit_count",
 )
 
 
@@ -60,6 +66,11 @@ class WordStatistics:
 def normalise_text(text: str) -> str:
     """Curly apostrophes become straight ones so "China’s" meets the vocabulary's "china's"."""
     return text.replace("’", "'").replace("‘", "'")
+
+
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """Lowercased words of a text with their character spans (the words the reference model knows how to spell)."""
+    return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(normalise_text(text))]
 
 
 def _sentences_of_words(text: str) -> list[list[tuple[str, int, int]]]:
@@ -116,6 +127,16 @@ def word_statistics(text: str, reference: NGramReference) -> WordStatistics:
     )
 
 
+def lowest_two(values: np.ndarray) -> tuple[float, float]:
+    """The lowest and second-lowest values (a spinner's worst swaps); 0 where there are too few values."""
+    if values.size == 0:
+        return 0.0, 0.0
+    if values.size == 1:
+        return float(values[0]), float(values[0])
+    lowest = np.partition(values, 1)[:2]
+    return float(lowest[0]), float(lowest[1])
+
+
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
@@ -138,6 +159,8 @@ def paragraph_ngram_features(stats: WordStatistics) -> np.ndarray:
             _mean(stats.unseen_common_bigram),
             _mean(stats.unseen_common_trigram),
             stats.n_out_of_vocabulary / stats.n_alphabetic if stats.n_alphabetic else 0.0,
+            *lowest_two(stats.context_fit),
+            math.log1p(np.sum(stats.context_fit < VERY_POOR_FIT_LOG10)),
         ],
         dtype=np.float64,
     )

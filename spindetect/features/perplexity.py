@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from spindetect.features.language_model import CausalLanguageModel
+from spindetect.features.ngram import lowest_two, word_spans
 
 _LN2 = math.log(2.0)
 # A token above this many bits of surprisal is a spike: the model gave it well under 1 chance in 4000.
@@ -24,7 +25,7 @@ SPIKE_BITS = 12.0
 WINDOW_TOKENS = 8
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 1
+LM_FEATURE_VERSION = 2
 
 LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_surprisal_mean",
@@ -43,7 +44,18 @@ LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_window_surprisal_max",
     "lm_window_surprisal_std",
     "lm_log_tokens",
+    "lm_word_fit_mean",
+    "lm_word_fit_p10",
+    "lm_word_fit_min",
+    "lm_word_fit_second_min",
+    "lm_poor_word_fit_share",
+    "lm_very_poor_word_fit_count",
 )
+_LOG2_10 = math.log2(10.0)
+# Word fit below this many bits: the model finds the word 4x less likely here than in general text...
+POOR_WORD_FIT_BITS = -2.0
+# ... and 16x less likely: what a common word dropped into the wrong sense looks like.
+VERY_POOR_WORD_FIT_BITS = -4.0
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,40 @@ class TokenStatistics:
     surprisal: np.ndarray  # bits: -log2 p(token | prefix)
     rank: np.ndarray  # 0 = the model's top guess
     entropy: np.ndarray  # bits: the model's uncertainty before seeing the token
+    offsets: np.ndarray  # (n, 2): each token's character span in the text
     truncated: bool  # the text was longer than the scorer's max_tokens
 
 
-def paragraph_lm_features(stats: TokenStatistics) -> np.ndarray:
-    """Aggregate one paragraph's token statistics into the `LM_FEATURE_NAMES` vector."""
+def word_fit(stats: TokenStatistics, text: str, word_log10_frequency: Callable[[str], float | None]) -> np.ndarray:
+    """Per known word: log2 p_LM(word | preceding text) - log2 p(word), in bits.
+
+    Surprisal alone punishes rare words that belong (names, terms); measured against each word's base rate,
+    the words that stand out are common ones in a place they do not fit, which is what spinners leave.
+    A word's LM probability is the product over the tokens that overlap it.
+    """
+    words = word_spans(text)
+    if not words or stats.surprisal.size == 0:
+        return np.zeros(0)
+    starts = np.array([start for _, start, _ in words])
+    ends = np.array([end for _, _, end in words])
+    last_characters = stats.offsets[:, 1] - 1
+    word_index = np.minimum(np.searchsorted(ends, last_characters, side="right"), len(words) - 1)
+    inside = (starts[word_index] <= last_characters) & (last_characters < ends[word_index])
+    word_bits = np.bincount(word_index[inside], weights=stats.surprisal[inside], minlength=len(words))
+    scored = np.bincount(word_index[inside], minlength=len(words)) > 0
+    fits = []
+    for index, (word, _, _) in enumerate(words):
+        frequency = word_log10_frequency(word)
+        if frequency is not None and scored[index]:
+            fits.append(-word_bits[index] - frequency * _LOG2_10)
+    return np.array(fits)
+
+
+def paragraph_lm_features(stats: TokenStatistics, fits: np.ndarray | None = None) -> np.ndarray:
+    """Aggregate one paragraph's token statistics and word fits into the `LM_FEATURE_NAMES` vector."""
     surprisal = stats.surprisal
     n = surprisal.size
+    fits = np.zeros(0) if fits is None else fits
     if n == 0:
         return np.zeros(len(LM_FEATURE_NAMES), dtype=np.float64)
     quantiles = np.quantile(surprisal, [0.5, 0.75, 0.9])
@@ -86,6 +125,11 @@ def paragraph_lm_features(stats: TokenStatistics) -> np.ndarray:
             windows.max(),
             windows.std(),
             math.log1p(n),
+            fits.mean() if fits.size else 0.0,
+            np.quantile(fits, 0.1) if fits.size else 0.0,
+            *lowest_two(fits),
+            np.mean(fits < POOR_WORD_FIT_BITS) if fits.size else 0.0,
+            math.log1p(np.sum(fits < VERY_POOR_WORD_FIT_BITS)),
         ],
         dtype=np.float64,
     )
@@ -99,11 +143,13 @@ class LanguageModelScorer:
     def __init__(
         self,
         language_model: CausalLanguageModel,
+        word_log10_frequency: Callable[[str], float | None],
         max_tokens: int = 512,
-        batch_tokens: int = 4096,
-        logits_chunk_rows: int = 512,
+        batch_tokens: int = 512,
+        logits_chunk_rows: int = 256,
     ) -> None:
         self.language_model = language_model
+        self.word_log10_frequency = word_log10_frequency
         self.max_tokens = max_tokens
         self.batch_tokens = batch_tokens
         self.logits_chunk_rows = logits_chunk_rows
@@ -114,7 +160,10 @@ class LanguageModelScorer:
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Feature matrix of shape (len(texts), len(LM_FEATURE_NAMES))."""
-        rows = [paragraph_lm_features(stats) for stats in self.token_statistics(texts, progress)]
+        rows = [
+            paragraph_lm_features(stats, word_fit(stats, text, self.word_log10_frequency))
+            for text, stats in zip(texts, self.token_statistics(texts, progress), strict=True)
+        ]
         return np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))
 
     def token_statistics(
@@ -122,13 +171,15 @@ class LanguageModelScorer:
     ) -> list[TokenStatistics]:
         """Per-token surprisal, rank and entropy for each text; `progress(n)` is called after each batch."""
         encoder = self.language_model.encoder
-        encoded = [[encoder.bos_id, *ids] for ids in encoder.encode(texts)]
+        with_offsets = encoder.encode_with_offsets(texts)
+        encoded = [[encoder.bos_id, *ids] for ids, _ in with_offsets]
         truncated = [len(ids) > self.max_tokens for ids in encoded]
         encoded = [ids[: self.max_tokens] for ids in encoded]
         results: list[TokenStatistics | None] = [None] * len(texts)
         for batch in self._length_sorted_batches(encoded):
             for index, (surprisal, rank, entropy) in zip(batch, self._score_batch([encoded[i] for i in batch])):
-                results[index] = TokenStatistics(surprisal, rank, entropy, truncated[index])
+                offsets = np.array(with_offsets[index][1][: surprisal.size], dtype=np.int64).reshape(-1, 2)
+                results[index] = TokenStatistics(surprisal, rank, entropy, offsets, truncated[index])
             if progress is not None:
                 progress(len(batch))
         return results  # type: ignore[return-value]  # every index was filled by exactly one batch
