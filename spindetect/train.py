@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +18,7 @@ from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.metrics import binary_metrics, metrics_by_rate
 from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold
-from spindetect.synth.brown import locate_brown
-from spindetect.synth.dataset import build_synthetic_dataset, write_examples
+from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources, write_examples
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ DATASET_FILE = "dataset.jsonl"
 def train_model(
     config: SpindetectConfig,
     output_dir: Path,
-    brown_dir: Path | None = None,
+    locations: CorpusLocations | None = None,
     cache_dir: Path | None = None,
     progress: Callable[[int], Progress] | None = None,
 ) -> TrainedModel:
@@ -40,8 +40,9 @@ def train_model(
     started = time.monotonic()
     cache_dir = cache_dir or default_cache_dir()
     reference = NGramReference.load()
-    brown = locate_brown(brown_dir, cache_dir)
-    examples = build_synthetic_dataset(config.data, config.seed, brown, MobyThesaurus.load(), reference.unigram)
+    locations = replace(locations or CorpusLocations(), cache_dir=cache_dir)
+    sources = load_sources(config.data, config.seed, locations)
+    examples = build_synthetic_dataset(config.data, config.seed, sources, MobyThesaurus.load(), reference.unigram)
     output_dir.mkdir(parents=True, exist_ok=True)
     write_examples(examples, output_dir / DATASET_FILE)
 

@@ -28,9 +28,10 @@ def tiny_language_model() -> CausalLanguageModel:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained by configs/test.yaml on the vendored Brown sample, with the tiny random LM."""
+    from spindetect.synth.dataset import CorpusLocations
     from spindetect.train import train_model
 
     output = tmp_path_factory.mktemp("tiny-model")
     config = load_config(ROOT / "configs" / "test.yaml")
-    train_model(config, output, brown_dir=BROWN_SAMPLE, cache_dir=tmp_path_factory.mktemp("cache"))
+    train_model(config, output, CorpusLocations(brown_dir=BROWN_SAMPLE), cache_dir=tmp_path_factory.mktemp("cache"))
     return output

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from spindetect.config import DataConfig
 from spindetect.features.thesaurus import MobyThesaurus
-from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs
+from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs, locate_brown
+from spindetect.synth.wikipedia import load_wikipedia_paragraphs, locate_wikipedia_dump
 from spindetect.synth.spinner import ThesaurusSpinner
 
 logger = logging.getLogger(__name__)
@@ -75,18 +76,43 @@ def spin_pairs(
     return examples
 
 
+@dataclass(frozen=True)
+class CorpusLocations:
+    """Where to find the corpora; anything left None is found (or installed) in the usual places."""
+
+    brown_dir: Path | None = None
+    wikipedia_dump: Path | None = None
+    cache_dir: Path | None = None
+
+
+def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> list[SourceParagraph]:
+    """Clean paragraphs from each configured corpus: a seeded random sample of `max_paragraphs` each."""
+    sources: list[SourceParagraph] = []
+    for position, corpus in enumerate(data.corpora):
+        if corpus.name == "brown":
+            root = locate_brown(locations.brown_dir, locations.cache_dir)
+            paragraphs = load_brown_paragraphs(root, corpus.categories, data.min_words, data.max_words)
+        else:
+            dump = locate_wikipedia_dump(locations.wikipedia_dump, locations.cache_dir)
+            paragraphs = load_wikipedia_paragraphs(dump, data.min_words, data.max_words)
+        if not paragraphs:
+            raise ValueError(f"corpus {corpus.name} gave no paragraphs of {data.min_words}-{data.max_words} words")
+        random.Random(seed + position).shuffle(paragraphs)
+        sources.extend(paragraphs[: corpus.max_paragraphs])
+        logger.info("%s: %d paragraphs (of %d)", corpus.name, min(len(paragraphs), corpus.max_paragraphs), len(paragraphs))
+    return sources
+
+
 def build_synthetic_dataset(
     data: DataConfig,
     seed: int,
-    brown_dir: Path,
+    sources: Sequence[SourceParagraph],
     thesaurus: MobyThesaurus,
     word_log_frequency: Callable[[str], float | None] | None = None,
 ) -> list[Example]:
-    sources = load_brown_paragraphs(brown_dir, data.categories, data.min_words, data.max_words)
-    if not sources:
-        raise ValueError(f"no Brown paragraphs found in {brown_dir} for categories {data.categories}")
+    """Clean paragraphs and their spun twins, split by source document."""
+    sources = list(sources)
     random.Random(seed).shuffle(sources)
-    sources = sources[: data.max_source_paragraphs]
     splits = assign_splits((s.source_id for s in sources), data.valid_fraction, data.test_fraction, seed)
     return spin_pairs(sources, splits, thesaurus, data.spin_rates, seed, word_log_frequency, data.common_synonyms)
 
