@@ -119,6 +119,8 @@ class Detector:
         threshold = self.model.threshold if threshold is None else threshold
         segmentation = self.model.config.segmentation
         max_chars = self.runtime.max_document_chars
+        # Lone surrogates (possible in JSON input) cannot be encoded; each becomes "?", keeping offsets exact.
+        documents = [document.encode("utf-8", "replace").decode("utf-8") for document in documents]
         per_document: list[list[Paragraph]] = []
         for document in documents:
             per_document.append(segment(document[:max_chars], segmentation.min_words, segmentation.max_paragraph_words))
