@@ -29,6 +29,15 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lm_window_surprisal_max": "a burst of surprising tokens",
     "lm_window_surprisal_std": "bursts of surprise",
     "lm_log_tokens": "paragraph length",
+    "lm_word_fit_mean": "words the language model finds out of place",
+    "lm_word_fit_p10": "a tenth of the words out of place",
+    "lm_word_fit_min": "one word badly out of place",
+    "lm_word_fit_second_min": "a second word badly out of place",
+    "lm_poor_word_fit_share": "many words far less likely here than usual",
+    "lm_very_poor_word_fit_count": "words that clash with their context",
+    "ng_context_fit_min": "one word that clashes with its neighbours",
+    "ng_context_fit_second_min": "a second word that clashes with its neighbours",
+    "ng_poor_fit_count": "words at least 10x less likely beside their neighbours",
 }
 
 CONDITION_DESCRIPTIONS: dict[str, str] = {

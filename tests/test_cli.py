@@ -151,3 +151,11 @@ def test_console_script_pipes_jsonl(tiny_model_dir) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["spin_score"] is not None
+
+
+def test_every_feature_has_a_plain_language_description() -> None:
+    from spindetect.explain import SIGNAL_DESCRIPTIONS
+    from spindetect.features.ngram import NGRAM_FEATURE_NAMES
+    from spindetect.features.perplexity import LM_FEATURE_NAMES
+
+    assert set(NGRAM_FEATURE_NAMES + LM_FEATURE_NAMES) == set(SIGNAL_DESCRIPTIONS)

@@ -69,15 +69,15 @@ def test_token_offsets_point_at_the_scored_characters(tiny_language_model, refer
 
 
 def test_word_fit_is_lm_log_probability_minus_base_rate() -> None:
-    text = "the cat"
-    # Two tokens per word; 3 + 1 bits for "the", 10 + 6 bits for "cat".
+    text = "A the cat"
+    # "A" is the opening word (not judged); two tokens per word after it: 3 + 1 bits for "the", 10 + 6 for "cat".
     stats = TokenStatistics(
-        np.array([3.0, 1.0, 10.0, 6.0]),
-        np.zeros(4, dtype=int),
-        np.zeros(4),
-        np.array([[0, 2], [2, 3], [3, 5], [5, 7]]),
+        np.array([20.0, 3.0, 1.0, 10.0, 6.0]),
+        np.zeros(5, dtype=int),
+        np.zeros(5),
+        np.array([[0, 1], [1, 4], [4, 5], [5, 7], [7, 9]]),
         False,
     )
-    frequencies = {"the": -1.0, "cat": -4.0}
+    frequencies = {"a": -1.5, "the": -1.0, "cat": -4.0}
     fits = word_fit(stats, text, frequencies.get)
     np.testing.assert_allclose(fits, [-4.0 + math.log2(10), -16.0 + 4 * math.log2(10)])

@@ -25,7 +25,7 @@ SPIKE_BITS = 12.0
 WINDOW_TOKENS = 8
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 2
+LM_FEATURE_VERSION = 3
 
 LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_surprisal_mean",
@@ -87,7 +87,8 @@ def word_fit(stats: TokenStatistics, text: str, word_log10_frequency: Callable[[
     word_bits = np.bincount(word_index[inside], weights=stats.surprisal[inside], minlength=len(words))
     scored = np.bincount(word_index[inside], minlength=len(words)) > 0
     fits = []
-    for index, (word, _, _) in enumerate(words):
+    # The first word is predicted from nothing but the start token: its surprisal says nothing about fit.
+    for index, (word, _, _) in enumerate(words[1:], start=1):
         frequency = word_log10_frequency(word)
         if frequency is not None and scored[index]:
             fits.append(-word_bits[index] - frequency * _LOG2_10)
