@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 # A paragraph with a smaller share of frequent English words is not judged (other language, code, tables).
 MIN_ENGLISH_SHARE = 0.4
+MIN_WORDS_FOR_LANGUAGE = 8
 # Signals weaker than this many clean standard deviations are not shown.
 MIN_SIGNAL_STRENGTH = 1.0
 MAX_SIGNALS = 3
@@ -167,7 +168,11 @@ class Detector:
 
     def _paragraph_result(self, paragraph: Paragraph, score: float, signals: np.ndarray, truncated: bool) -> ParagraphResult:
         flags = []
-        not_english = frequent_english_share(paragraph.text, self.reference) < MIN_ENGLISH_SHARE
+        # A few words (a title, a name list) are too few to tell the language by.
+        not_english = (
+            paragraph.n_words >= MIN_WORDS_FOR_LANGUAGE
+            and frequent_english_share(paragraph.text, self.reference) < MIN_ENGLISH_SHARE
+        )
         for condition, present in (("too_short", paragraph.too_short), ("not_english", not_english), ("truncated", truncated)):
             if present:
                 flags.append(Flag(condition, describe(condition)))
