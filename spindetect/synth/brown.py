@@ -8,7 +8,6 @@ turns the tagged tokens back into ordinary prose and cuts it into paragraphs of 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import shlex
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spindetect.cache import default_cache_dir
+from spindetect.synth.chunking import pack_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -265,30 +265,9 @@ def _sentences(lines: list[Line]) -> list[list[Token]]:
 
 
 def _chunks(sentences: list[list[Token]], max_words: int) -> Iterator[list[Token]]:
-    """Pack whole sentences into chunks of at most ``max_words`` words, of similar sizes.
-
-    Aiming at an even share (rather than filling each chunk to the brim) avoids a short tail
-    chunk that would then fall under the minimum length. A single sentence longer than
-    ``max_words`` cannot be split at a sentence boundary and is left out.
-    """
-    counts = [_word_count(s) for s in sentences]
-    total = sum(counts)
-    target = total / max(1, math.ceil(total / max_words))
-    chunk: list[Token] = []
-    size = 0
-    for sentence, words in zip(sentences, counts):
-        if words > max_words:
-            if chunk:
-                yield chunk
-            chunk, size = [], 0
-            continue
-        if chunk and (size + words > max_words or size >= target):
-            yield chunk
-            chunk, size = [], 0
-        chunk = chunk + sentence
-        size += words
-    if chunk:
-        yield chunk
+    """Sentences packed into chunks of at most ``max_words`` words, each chunk one token list."""
+    for chunk in pack_sentences(sentences, [_word_count(s) for s in sentences], max_words):
+        yield [token for sentence in chunk for token in sentence]
 
 
 def _raw_paragraphs(text: str) -> Iterator[list[Line]]:

@@ -20,7 +20,6 @@ import bz2
 import html
 import importlib.util
 import logging
-import math
 import os
 import re
 import shlex
@@ -36,6 +35,7 @@ from xml.etree import ElementTree
 
 from spindetect.cache import default_cache_dir
 from spindetect.synth.brown import SourceParagraph
+from spindetect.synth.chunking import pack_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -671,29 +671,8 @@ def _split_sentences(text: str) -> list[str]:
 
 
 def _pack_sentences(sentences: list[str], max_words: int) -> Iterator[str]:
-    """Pack whole sentences into chunks of at most ``max_words`` words, of similar sizes.
-
-    Aiming at an even share (rather than filling each chunk to the brim) avoids a short tail
-    chunk that would then fall under the minimum length. A single sentence longer than
-    ``max_words`` cannot be split at a sentence boundary and is left out.
-    """
-    counts = [_word_count(s) for s in sentences]
-    total = sum(counts)
-    target = total / max(1, math.ceil(total / max_words))
-    chunk: list[str] = []
-    size = 0
-    for sentence, words in zip(sentences, counts):
-        if words > max_words:
-            if chunk:
-                yield " ".join(chunk)
-            chunk, size = [], 0
-            continue
-        if chunk and (size + words > max_words or size >= target):
-            yield " ".join(chunk)
-            chunk, size = [], 0
-        chunk.append(sentence)
-        size += words
-    if chunk:
+    """Sentences packed into chunks of at most ``max_words`` words, each chunk one string."""
+    for chunk in pack_sentences(sentences, [_word_count(s) for s in sentences], max_words):
         yield " ".join(chunk)
 
 
