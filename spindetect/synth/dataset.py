@@ -12,8 +12,8 @@ from pathlib import Path
 from spindetect.config import DataConfig
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs, locate_brown
-from spindetect.synth.wikipedia import load_wikipedia_paragraphs, locate_wikipedia_dump
 from spindetect.synth.spinner import ThesaurusSpinner
+from spindetect.synth.wikipedia import load_wikipedia_paragraphs, locate_wikipedia_dump
 
 logger = logging.getLogger(__name__)
 
