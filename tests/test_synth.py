@@ -20,7 +20,8 @@ from spindetect.synth.brown import (
     load_brown_paragraphs,
     locate_brown,
 )
-from spindetect.synth.spinner import STOPWORDS, SpinResult, ThesaurusSpinner
+from spindetect.synth.spinner import SpinResult, ThesaurusSpinner
+from spindetect.words import STOPWORDS
 
 # --------------------------------------------------------------------------- fixtures
 

@@ -23,43 +23,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lemminflect import getAllInflections, getAllLemmas, getInflection, getLemma
+from lemminflect import getAllLemmas
 
 from spindetect.features.thesaurus import MobyThesaurus
-
-# Function words a spinner leaves alone: determiners, pronouns, auxiliaries and modals,
-# prepositions, conjunctions, and a few grammatical adverbs and particles.
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a an the this that these those some any each every either neither no all both few many much
-    more most less least other another such what which whose whatever whichever own same several
-    enough
-    i me my mine myself you your yours yourself yourselves he him his himself she her hers herself
-    it its itself we us our ours ourselves they them their theirs themselves one ones who whom
-    whoever someone somebody something anyone anybody anything everyone everybody everything
-    nobody nothing none
-    be am is are was were been being have has had having do does did doing done will would shall
-    should can could may might must ought need dare get gets got gotten
-    about above across after against along amid among amongst around as at before behind below
-    beneath beside besides between beyond but by despite down during except for from in inside
-    into like near of off on onto out outside over past per since than through throughout till to
-    toward towards under underneath unlike until unto up upon via with within without
-    and or nor so yet if unless because although though while whereas whether when whenever where
-    wherever why how then once lest
-    not never also just only very too quite rather even still already again ever here there now
-    thus hence therefore however yes
-    """.split()
-)
-
-# Cardinal numbers written as words are numbers too: swapping "two" for "brace" changes facts
-# rather than wording. (Ordinals such as "first" behave like adjectives and stay candidates.)
-NUMBER_WORDS: frozenset[str] = frozenset(
-    """
-    zero two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
-    hundred thousand million billion trillion dozen hundreds thousands millions billions dozens
-    """.split()
-)
+from spindetect.words import NUMBER_WORDS, STOPWORDS, inflect, penn_tag
 
 # Abbreviations whose period does not end a sentence, so the capitalised word after them is
 # still mid-sentence ("Mr. Brown" is a name, not a sentence starting with "brown").
@@ -82,10 +49,6 @@ _OPENING_QUOTE = re.compile(r"(?:^|[\s(\[—–-])[\"“]$")
 # How many synonyms to draw before giving up on a word whose draws keep failing (an inflection
 # lemminflect cannot make, a synonym that inflects back to the original word).
 _MAX_DRAWS = 25
-
-_VERBS = {"VERB", "AUX"}
-_NOUNS = {"NOUN", "PROPN"}
-
 
 @dataclass(frozen=True)
 class SpinResult:
@@ -243,7 +206,7 @@ class ThesaurusSpinner:
                     (upos, tag)
                     for upos, lemmas_for_pos in analyses.items()
                     if lemma in lemmas_for_pos
-                    for tag in [_penn_tag(lower, lemma, upos)]
+                    for tag in [penn_tag(lower, lemma, upos)]
                     if tag is not None
                 )
                 if readings:
@@ -283,7 +246,7 @@ class ThesaurusSpinner:
         for _ in range(_MAX_DRAWS):
             synonym = source.synonyms[rng.randrange(len(source.synonyms))]
             if source.readings:
-                synonym = _inflect(synonym, source.readings)
+                synonym = inflect(synonym, source.readings)
             if synonym is not None and synonym.lower() != original:
                 return synonym
         return None
@@ -317,47 +280,6 @@ def _without_possessive(word: str) -> str:
     """``"nation's"`` -> ``"nation"``: the word is swapped and its ``'s`` kept."""
     match = _POSSESSIVE.fullmatch(word)
     return match.group(1) if match else word
-
-
-def _penn_tag(word: str, lemma: str, upos: str) -> str | None:
-    """The Penn tag under which ``lemma`` inflects to ``word`` ("took", "take" -> "VBD")."""
-    for tag, forms in getAllInflections(lemma, upos=upos).items():
-        if word in forms:
-            return tag
-    return None
-
-
-def _inflect(synonym: str, readings: tuple[tuple[str, str], ...]) -> str | None:
-    """Put ``synonym`` into the form of the first reading it fits; None when none fits."""
-    words = synonym.split(" ")
-    for upos, tag in readings:
-        head = _head_index(words, upos)
-        if head is None:
-            continue
-        # Moby sometimes lists an inflected form ("avails"), so inflect its lemma. A head word
-        # lemminflect does not know in this part of speech ("unmoving" in the entry for "pat")
-        # would be guessed into a non-word ("unmovinged"); word-list spinners do not make those.
-        lemmas = getLemma(words[head], upos=upos, lemmatize_oov=False)
-        forms = getInflection(lemmas[0], tag=tag, inflect_oov=False) if lemmas else ()
-        if forms:
-            return " ".join([*words[:head], forms[0], *words[head + 1 :]])
-    return None
-
-
-def _head_index(words: list[str], upos: str) -> int | None:
-    """Which word of a synonym carries the inflection: the only one, a verb phrase's first
-    ("accede to"), a noun phrase's last ("branch office"); None for multiword adjectives and
-    adverbs, and for a phrase ending in a particle or preposition (a phrasal verb) read as
-    anything but a verb."""
-    if len(words) == 1:
-        return 0
-    if upos in _VERBS:
-        return 0
-    if words[-1].lower() in STOPWORDS:
-        return None
-    if upos in _NOUNS:
-        return len(words) - 1
-    return None
 
 
 def _match_case(replacement: str, original: str) -> str:
