@@ -32,11 +32,12 @@ class FeaturesConfig(_Section):
 
     language_model: bool = True
     ngram: bool = True
+    lexical: bool = True  # synonym-swap test, tortured phrases, function-word garble
 
     @model_validator(mode="after")
     def _at_least_one_family(self) -> FeaturesConfig:
-        if not (self.language_model or self.ngram):
-            raise ValueError("enable at least one of features.language_model and features.ngram")
+        if not (self.language_model or self.ngram or self.lexical):
+            raise ValueError("enable at least one of features.language_model, features.ngram and features.lexical")
         return self
 
 

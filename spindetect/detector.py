@@ -21,6 +21,7 @@ from spindetect.features.extractor import FeatureExtractor, build_extractor
 from spindetect.features.ngram import NGramScorer, frequent_english_share
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
+from spindetect.features.spans import FlaggedSpan, merge_flags
 from spindetect.model import TrainedModel, default_model_dir
 from spindetect.segment import Paragraph, segment
 
@@ -57,13 +58,15 @@ class ParagraphResult:
     score: float
     judged: bool  # counted in the document score on its own merit
     flags: tuple[Flag, ...]
+    spans: tuple[FlaggedSpan, ...] = ()  # words that fired, with offsets into the document
 
     def to_json(self) -> dict:
         return {
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
-            "flags": [flag.to_json() for flag in self.flags],
+            # Conditions and paragraph signals first, then flagged spans (those carry "start" and "end").
+            "flags": [flag.to_json() for flag in self.flags] + [span.to_json() for span in self.spans],
         }
 
 
@@ -134,7 +137,7 @@ class Detector:
             if progress is not None:
                 progress(done, len(texts))
 
-        features = self.extractor.score(texts, count_paragraphs)
+        features, raised = self.extractor.score_and_flag(texts, count_paragraphs)
         scores = self.model.predict_proba(features)
         signals = self.model.reference.signals(features) if len(texts) else features
         truncated_by_model = self._truncated_paragraphs(texts)
@@ -149,7 +152,8 @@ class Detector:
                 results.append(DocumentResult(None, None, threshold, (), error=error))
                 continue
             paragraph_results = tuple(
-                self._paragraph_result(p, scores[i], signals[i], truncated_by_model[i]) for p, i in zip(paragraphs, rows, strict=True)
+                self._paragraph_result(p, scores[i], signals[i], truncated_by_model[i], raised[i])
+                for p, i in zip(paragraphs, rows, strict=True)
             )
             warnings = []
             if len(document) > max_chars:
@@ -166,7 +170,9 @@ class Detector:
             return [False] * len(texts)
         return [len(ids) + 1 > scorer.max_tokens for ids in scorer.language_model.encoder.encode(texts)]
 
-    def _paragraph_result(self, paragraph: Paragraph, score: float, signals: np.ndarray, truncated: bool) -> ParagraphResult:
+    def _paragraph_result(
+        self, paragraph: Paragraph, score: float, signals: np.ndarray, truncated: bool, raised: list[FlaggedSpan]
+    ) -> ParagraphResult:
         flags = []
         # A few words (a title, a name list) are too few to tell the language by.
         not_english = (
@@ -182,7 +188,8 @@ class Detector:
                 name = self.model.feature_names[index]
                 flags.append(Flag(name, describe(name), float(signals[index])))
         judged = not (paragraph.too_short or not_english)
-        return ParagraphResult(paragraph.start, paragraph.end, paragraph.n_words, float(score), judged, tuple(flags))
+        spans = tuple(span.shifted(paragraph.start) for span in merge_flags(raised))
+        return ParagraphResult(paragraph.start, paragraph.end, paragraph.n_words, float(score), judged, tuple(flags), spans)
 
     @staticmethod
     def _document_result(paragraphs: tuple[ParagraphResult, ...], threshold: float, warnings: list[str]) -> DocumentResult:

@@ -38,6 +38,23 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "ng_context_fit_min": "one word that clashes with its neighbours",
     "ng_context_fit_second_min": "a second word that clashes with its neighbours",
     "ng_poor_fit_count": "words at least 10x less likely beside their neighbours",
+    "lx_swap_gain_max": "a word whose thesaurus neighbour would fit far better",
+    "lx_swap_gain_second": "a second word whose neighbour would fit far better",
+    "lx_swap_gain_mean": "words that better-fitting synonyms could replace",
+    "lx_swap_strong_count": "words a synonym would fit 100x better",
+    "lx_swap_strong_share": "a high share of words a synonym would fit 100x better",
+    "lx_swap_poor_fit_gain_max": "a poorly fitting word with a far better synonym",
+    "lx_tortured_phrase_count": "known tortured phrases",
+    "lx_garble_count": "broken function-word sequences",
+}
+
+# What each kind of flagged span means, for the README and for readers of `--jsonl` output.
+SPAN_DESCRIPTIONS: dict[str, str] = {
+    "synonym_swap": "a thesaurus neighbour of these words fits their place far better (the suggestion)",
+    "unexpected_word": "the language model finds this word far less likely here than it usually is",
+    "tortured_phrase": "a known tortured phrase from the Problematic Paper Screener's list",
+    "determiner_before_verb": "a determiner before a word that can only be a verb",
+    "repeated_word": "a repeated word English does not repeat that way",
 }
 
 CONDITION_DESCRIPTIONS: dict[str, str] = {
@@ -48,4 +65,4 @@ CONDITION_DESCRIPTIONS: dict[str, str] = {
 
 
 def describe(reason: str) -> str:
-    return SIGNAL_DESCRIPTIONS.get(reason) or CONDITION_DESCRIPTIONS.get(reason) or reason
+    return SIGNAL_DESCRIPTIONS.get(reason) or CONDITION_DESCRIPTIONS.get(reason) or SPAN_DESCRIPTIONS.get(reason) or reason

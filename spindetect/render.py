@@ -6,8 +6,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from spindetect.detector import DocumentResult
+from spindetect.features.spans import FlaggedSpan
 
 SNIPPET_CHARS = 72
+MAX_SHOWN_SPANS = 8
+CONTEXT_WORDS = 2
 
 
 def _snippet(text: str) -> str:
@@ -43,10 +46,25 @@ def print_document(console: Console, name: str, text: str, result: DocumentResul
             snippet = f"[dim]{snippet}[/]"
         note = f"  [dim italic]({', '.join(conditions)})[/]" if conditions else ""
         console.print(f"  {number:>3}  {score}  {snippet}{note}", highlight=False)
-        if signals and paragraph.judged and paragraph.score >= result.threshold:
-            described = " · ".join(f"{escape(flag.description)} [dim]+{flag.strength:.1f}σ[/]" for flag in signals)
-            console.print(f"            [dim]▸[/] {described}", highlight=False)
+        if paragraph.judged and paragraph.score >= result.threshold:
+            if signals:
+                described = " · ".join(f"{escape(flag.description)} [dim]+{flag.strength:.1f}σ[/]" for flag in signals)
+                console.print(f"            [dim]▸[/] {described}", highlight=False)
+            if paragraph.spans:
+                shown = "  ".join(_span_in_context(text, paragraph.start, span) for span in paragraph.spans[:MAX_SHOWN_SPANS])
+                more = len(paragraph.spans) - MAX_SHOWN_SPANS
+                tail = f"  [dim](+{more} more)[/]" if more > 0 else ""
+                console.print(f"            [dim]▸[/] {shown}{tail}", highlight=False)
     console.print()
+
+
+def _span_in_context(text: str, paragraph_start: int, span: FlaggedSpan) -> str:
+    """`took [enlighten of enterprise → office?]`: a flagged span, its suggestion and the words before it."""
+    before = " ".join(text[paragraph_start : span.start].split()[-CONTEXT_WORDS:])
+    flagged = " ".join(span.text.split())
+    suggestion = f" → {escape(span.suggestion)}?" if span.suggestion else ""
+    lead = f"[dim]{escape(before)}[/] " if before else ""
+    return f"{lead}[bold red]\\[{escape(flagged)}{suggestion}][/]"
 
 
 def result_fields(result: DocumentResult) -> dict:

@@ -155,7 +155,8 @@ def test_console_script_pipes_jsonl(tiny_model_dir) -> None:
 
 def test_every_feature_has_a_plain_language_description() -> None:
     from spindetect.explain import SIGNAL_DESCRIPTIONS
+    from spindetect.features.lexical import LEXICAL_FEATURE_NAMES
     from spindetect.features.ngram import NGRAM_FEATURE_NAMES
     from spindetect.features.perplexity import LM_FEATURE_NAMES
 
-    assert set(NGRAM_FEATURE_NAMES + LM_FEATURE_NAMES) == set(SIGNAL_DESCRIPTIONS)
+    assert set(NGRAM_FEATURE_NAMES + LEXICAL_FEATURE_NAMES + LM_FEATURE_NAMES) == set(SIGNAL_DESCRIPTIONS)

@@ -33,7 +33,7 @@ def test_bad_value_is_named(tmp_path: Path) -> None:
 
 def test_disabling_every_feature_family_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("features:\n  language_model: false\n  ngram: false\n")
+    path.write_text("features:\n  language_model: false\n  ngram: false\n  lexical: false\n")
     with pytest.raises(ConfigError, match="at least one"):
         load_config(path)
 

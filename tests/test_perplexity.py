@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, paragraph_lm_features, word_fit
+from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, unexpected_words, word_fits
 
 TEXTS = [
     "The council approved the budget on Tuesday.",
@@ -79,5 +79,16 @@ def test_word_fit_is_lm_log_probability_minus_base_rate() -> None:
         False,
     )
     frequencies = {"a": -1.5, "the": -1.0, "cat": -4.0}
-    fits = word_fit(stats, text, frequencies.get)
-    np.testing.assert_allclose(fits, [-4.0 + math.log2(10), -16.0 + 4 * math.log2(10)])
+    fits = word_fits(stats, text, frequencies.get)
+    np.testing.assert_allclose(fits.fits, [-4.0 + math.log2(10), -16.0 + 4 * math.log2(10)])
+    assert fits.spans == [(2, 5), (6, 9)]
+
+
+def test_unexpected_words_flags_poorly_fitting_lowercase_words_only() -> None:
+    text = "He met Smith and the cat"
+    fits = WordFits(np.array([-9.0, -12.0, -1.0, -8.0]), [(3, 6), (7, 12), (17, 20), (21, 24)])
+    flagged = unexpected_words(text, fits, max_bits=-7.0)
+    # "Smith" fits worse still, but capitalised words are names; "the" fits well enough.
+    assert [(span.text, span.reason) for span in flagged] == [("met", "unexpected_word"), ("cat", "unexpected_word")]
+    assert flagged[0].start == 3 and flagged[0].end == 6
+    assert 0 < flagged[1].strength < flagged[0].strength <= 1

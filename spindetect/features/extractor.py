@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from spindetect.config import SpindetectConfig
 from spindetect.features.cache import FeatureCache, score_with_cache
 from spindetect.features.language_model import load_language_model
+from spindetect.features.lexical import LexicalScorer
 from spindetect.features.ngram import NGramScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
+from spindetect.features.spans import FlaggedSpan
 
 Progress = Callable[[int], None]
 
@@ -25,6 +27,15 @@ class FeatureFamily(Protocol):
     def cache_key(self) -> str: ...
 
     def score(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
+
+
+@runtime_checkable
+class FlaggingFamily(FeatureFamily, Protocol):
+    """A family that can also say which words its features rest on."""
+
+    def score_and_flag(
+        self, texts: Sequence[str], progress: Progress | None = None
+    ) -> tuple[np.ndarray, list[list[FlaggedSpan]]]: ...
 
 
 class FeatureExtractor:
@@ -63,14 +74,31 @@ class FeatureExtractor:
                 )
         return np.hstack(blocks)
 
+    def score_and_flag(self, texts: Sequence[str], progress: Progress | None = None) -> tuple[np.ndarray, list[list[FlaggedSpan]]]:
+        """The feature matrix and, per text, the spans every flagging family raised (unmerged: see `merge_flags`)."""
+        blocks = []
+        flags: list[list[FlaggedSpan]] = [[] for _ in texts]
+        for position, family in enumerate(self.families):
+            family_progress = progress if position == len(self.families) - 1 else None
+            if isinstance(family, FlaggingFamily):
+                block, family_flags = family.score_and_flag(texts, family_progress)
+                for text_flags, more in zip(flags, family_flags, strict=True):
+                    text_flags.extend(more)
+            else:
+                block = family.score(texts, family_progress)
+            blocks.append(block)
+        return np.hstack(blocks), flags
+
 
 def build_extractor(
     config: SpindetectConfig, reference: NGramReference, cache_dir: Path | None = None
 ) -> FeatureExtractor:
-    """The feature families a config enables: the fast n-gram family first, then the language model."""
+    """The feature families a config enables: the fast lexical families first, then the language model."""
     families: list[FeatureFamily] = []
     if config.features.ngram:
         families.append(NGramScorer(reference))
+    if config.features.lexical:
+        families.append(LexicalScorer.load(reference))
     if config.features.language_model:
         families.append(
             LanguageModelScorer(

@@ -73,11 +73,12 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
     return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(normalise_text(text))]
 
 
-def _sentences_of_words(text: str) -> list[list[tuple[str, int, int]]]:
+def sentence_words(text: str) -> list[list[tuple[str, int, int]]]:
+    """The words of each sentence as written, with their character spans (the text already normalised)."""
     sentences: list[list[tuple[str, int, int]]] = []
     start = 0
     for boundary in [*(m.end() for m in _SENTENCE_BREAK.finditer(text)), len(text)]:
-        words = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text, start, boundary)]
+        words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, boundary)]
         if words:
             sentences.append(words)
         start = boundary
@@ -88,9 +89,10 @@ def word_statistics(text: str, reference: NGramReference) -> WordStatistics:
     text = normalise_text(text)
     words, spans, logprob, fit, pmi, unseen2, unseen3 = [], [], [], [], [], [], []
     n_alphabetic = n_oov = 0
-    for sentence in _sentences_of_words(text):
+    for sentence in sentence_words(text):
         history: list[str] = ["<s>"]
-        for word, start, end in sentence:
+        for written, start, end in sentence:
+            word = written.lower()
             n_alphabetic += 1
             unigram = reference.unigram(word)
             if unigram is None:

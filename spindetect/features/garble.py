@@ -1,0 +1,52 @@
+"""Function-word garble: the broken grammar a spinner leaves when it swaps function words and phrases.
+
+Two cheap signals, both judged against the reference n-gram model rather than a list of bad phrases:
+- a determiner or possessive directly before a word that can only be a verb ("the went"), where the model
+  also finds the pair unlikely: in clean prose a determiner is followed by a noun phrase;
+- a repeated word, alone ("officials officials") or around a conjunction ("each and each"), where the model
+  has never seen the sequence: "more and more" and "side by side" are English, and the model knows them
+  (it also knows "the the", from the speech it was built for, so that stays unflagged).
+"""
+
+from __future__ import annotations
+
+from lemminflect import getAllLemmas
+
+from spindetect.features.ngram import normalise_text, sentence_words
+from spindetect.features.resources import NGramReference
+from spindetect.features.spans import FlaggedSpan
+
+DETERMINERS = frozenset("a an the his her its their our my your this that these those each every".split())
+CONJUNCTIONS = frozenset("and or by to for".split())
+# A determiner-verb pair is garble only if the model finds it this much (log10) less likely than usual.
+MAX_DETERMINER_VERB_PMI = -1.0
+
+
+def _only_a_verb(word: str) -> bool:
+    readings = getAllLemmas(word)
+    return bool(readings) and set(readings) <= {"VERB", "AUX"}
+
+
+def find_garble(text: str, reference: NGramReference) -> list[FlaggedSpan]:
+    """Spans of function-word garble in `text`, in text order."""
+    spans = []
+    # Normalising keeps every offset, so spans point into `text` as given.
+    for sentence in sentence_words(normalise_text(text)):
+        words = [written.lower() for written, _, _ in sentence]
+        for i, word in enumerate(words):
+            start = sentence[i][1]
+            if i + 1 < len(words):
+                following = words[i + 1]
+                if word in DETERMINERS and _only_a_verb(following) and reference.unigram(following) is not None:
+                    pmi = reference.prob(following, word) - reference.unigram(following)
+                    if pmi <= MAX_DETERMINER_VERB_PMI:
+                        end = sentence[i + 1][2]
+                        spans.append(FlaggedSpan(start, end, text[start:end], "determiner_before_verb", min(1.0, -pmi / 3)))
+                if following == word and reference.unigram(word) is not None and not reference.is_seen(word, word):
+                    end = sentence[i + 1][2]
+                    spans.append(FlaggedSpan(start, end, text[start:end], "repeated_word", 0.8))
+            if i + 2 < len(words) and words[i + 2] == word and words[i + 1] in CONJUNCTIONS:
+                if reference.unigram(word) is not None and not reference.is_seen(word, word, words[i + 1]):
+                    end = sentence[i + 2][2]
+                    spans.append(FlaggedSpan(start, end, text[start:end], "repeated_word", 0.8))
+    return spans

@@ -1,0 +1,100 @@
+"""The lexical feature family: synonym swaps, tortured phrases and function-word garble, with their spans.
+
+It needs no language model, so it is the fast path for large corpora. `score` gives the classifier one
+feature row per paragraph; `flag` gives the spans those features rest on, for explanations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from spindetect.features.garble import find_garble
+from spindetect.features.ngram import lowest_two
+from spindetect.features.resources import NGramReference
+from spindetect.features.spans import FlaggedSpan
+from spindetect.features.swap import SwapTestResult, SynonymSwapTest
+from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.tortured import TorturedPhraseLexicon
+
+# Bump when the features' definition changes, so cached feature rows are recomputed.
+LEXICAL_FEATURE_VERSION = 1
+
+LEXICAL_FEATURE_NAMES: tuple[str, ...] = (
+    "lx_swap_gain_max",
+    "lx_swap_gain_second",
+    "lx_swap_gain_mean",
+    "lx_swap_strong_count",
+    "lx_swap_strong_share",
+    "lx_swap_poor_fit_gain_max",
+    "lx_tortured_phrase_count",
+    "lx_garble_count",
+)
+# A swap gain this high (log10) is strong evidence by itself.
+STRONG_SWAP_GAIN = 2.0
+# A span whose window fits this much (log10) worse than its words' base rates fits poorly as written.
+POOR_WINDOW_FIT = -0.5
+
+
+def paragraph_lexical_features(
+    swaps: Sequence[SwapTestResult], tortured: Sequence[FlaggedSpan], garble: Sequence[FlaggedSpan]
+) -> np.ndarray:
+    """Aggregate one paragraph's swap tests and matches into the `LEXICAL_FEATURE_NAMES` vector."""
+    gains = np.array([result.gain for result in swaps])
+    poor_fit_gains = np.array([result.gain for result in swaps if result.fit <= POOR_WINDOW_FIT])
+    highest, second = (-value for value in lowest_two(-gains)) if gains.size else (0.0, 0.0)
+    strong = int(np.sum(gains >= STRONG_SWAP_GAIN))
+    return np.array(
+        [
+            highest,
+            second,
+            float(np.mean(np.maximum(gains, 0.0))) if gains.size else 0.0,
+            math.log1p(strong),
+            strong / gains.size if gains.size else 0.0,
+            float(poor_fit_gains.max()) if poor_fit_gains.size else 0.0,
+            math.log1p(len(tortured)),
+            math.log1p(len(garble)),
+        ],
+        dtype=np.float64,
+    )
+
+
+class LexicalScorer:
+    """Scores texts with the lexical signals; `score(texts)` gives one feature row per text."""
+
+    feature_names = LEXICAL_FEATURE_NAMES
+
+    def __init__(self, reference: NGramReference, swap_test: SynonymSwapTest, lexicon: TorturedPhraseLexicon) -> None:
+        self.reference = reference
+        self.swap_test = swap_test
+        self.lexicon = lexicon
+
+    @classmethod
+    def load(cls, reference: NGramReference, thesaurus: MobyThesaurus | None = None) -> LexicalScorer:
+        """With the packaged thesaurus and tortured-phrase lexicon."""
+        swap_test = SynonymSwapTest(reference, thesaurus or MobyThesaurus.load())
+        return cls(reference, swap_test, TorturedPhraseLexicon.load())
+
+    @property
+    def cache_key(self) -> str:
+        return f"lexical-v{LEXICAL_FEATURE_VERSION}"
+
+    def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.score_and_flag(texts, progress)[0]
+
+    def score_and_flag(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, list[list[FlaggedSpan]]]:
+        """The feature matrix, and for each text its flagged spans plus suggestion hints (see `merge_flags`)."""
+        rows, flags = [], []
+        for text in texts:
+            swaps = self.swap_test.test(text)
+            tortured = self.lexicon.find(text)
+            garble = find_garble(text, self.reference)
+            rows.append(paragraph_lexical_features(swaps, tortured, garble))
+            flags.append([*tortured, *garble, *self.swap_test.flags(text, swaps)])
+            if progress is not None:
+                progress(1)
+        return (np.vstack(rows) if rows else np.zeros((0, len(LEXICAL_FEATURE_NAMES)))), flags

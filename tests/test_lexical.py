@@ -1,0 +1,107 @@
+"""The lexical family: synonym-swap test, function-word garble, and how flagged spans are merged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spindetect.features.garble import find_garble
+from spindetect.features.lexical import LEXICAL_FEATURE_NAMES, LexicalScorer
+from spindetect.features.resources import NGramReference
+from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, merge_flags, strongest_first
+from spindetect.features.swap import SynonymSwapTest
+from spindetect.features.thesaurus import MobyThesaurus
+
+
+@pytest.fixture(scope="module")
+def swap_test(reference: NGramReference) -> SynonymSwapTest:
+    return SynonymSwapTest(reference, MobyThesaurus.load())
+
+
+def _best(results, text: str, words: str):
+    start = text.index(words)
+    return max((r for r in results if r.start == start and r.end == start + len(words)), key=lambda r: r.gain)
+
+
+def test_swap_test_prefers_the_word_a_thesaurus_swap_replaced(swap_test: SynonymSwapTest) -> None:
+    # "last" -> "final" is a sense-blind swap: "final year" is English, but "the final week" after "in" is not
+    # how news says it, and "last" fits the window far better.
+    text = "He said the talks would resume next month, after they stalled final week in the capital."
+    result = _best(swap_test.test(text), text, "final")
+    assert result.suggestion == "last"
+    assert result.gain > 1.0
+    clean = text.replace("final", "last")
+    clean_result = _best(swap_test.test(clean), clean, "last")
+    assert clean_result.gain < result.gain
+
+
+def test_swap_test_puts_candidates_back_into_the_words_form(swap_test: SynonymSwapTest) -> None:
+    # Candidates for an inflected word come from its lemma's reverse entries, re-inflected like the word.
+    candidates = swap_test._candidates(("stalled",))
+    assert candidates, "a past-tense verb with Moby entries has candidates"
+    words = {" ".join(candidate.words) for candidate in candidates}
+    assert "stopped" in words  # "stop" lists "stall"; put into the past tense like "stalled"
+    assert "stop" not in words and "stall" not in words
+
+
+def test_swap_test_skips_names_numbers_and_lone_function_words(swap_test: SynonymSwapTest) -> None:
+    text = "Then Brown said that seven of the men left."
+    tested = {text[r.start : r.end] for r in swap_test.test(text)}
+    assert "Brown" not in tested
+    assert "seven" not in tested
+    assert "the" not in tested and "of" not in tested
+
+
+def test_swap_flags_carry_offsets_into_the_text_as_given(swap_test: SynonymSwapTest) -> None:
+    text = "The minister’s office said the talks stalled final week in the capital."
+    for span in swap_test.flags(text):
+        assert text[span.start : span.end] == span.text
+        assert span.reason in {"synonym_swap", SUGGESTION_HINT}
+        assert span.suggestion
+
+
+def test_determiner_before_a_verb_is_garble(reference: NGramReference) -> None:
+    text = "They met in the city, the went officials said."
+    spans = find_garble(text, reference)
+    assert [(s.text, s.reason) for s in spans] == [("the went", "determiner_before_verb")]
+    assert find_garble("They met in the city, where officials said so.", reference) == []
+
+
+def test_repeated_words_are_garble_only_where_english_does_not_repeat_them(reference: NGramReference) -> None:
+    spans = find_garble("It helps each and each nation, officials officials say.", reference)
+    assert [s.text for s in spans] == ["each and each", "officials officials"]
+    # The reference model learned from speech, where "the the" is common: it is not flagged.
+    assert find_garble("the the people", reference) == []
+    assert find_garble("It grew more and more, side by side with the town.", reference) == []
+
+
+def test_lexical_scorer_gives_one_row_per_text_and_flags_with_exact_offsets(reference: NGramReference) -> None:
+    scorer = LexicalScorer.load(reference)
+    texts = ["The talks stalled final week, the went officials said.", "Officials said the talks went well last week."]
+    features, flags = scorer.score_and_flag(texts)
+    assert features.shape == (2, len(LEXICAL_FEATURE_NAMES))
+    assert np.isfinite(features).all()
+    assert features[0, LEXICAL_FEATURE_NAMES.index("lx_garble_count")] > 0
+    assert features[1, LEXICAL_FEATURE_NAMES.index("lx_garble_count")] == 0
+    for text, spans in zip(texts, flags, strict=True):
+        for span in spans:
+            assert text[span.start : span.end] == span.text
+    np.testing.assert_array_equal(scorer.score(texts), features)
+
+
+def test_merge_lends_the_strongest_overlapping_hint_and_drops_hints() -> None:
+    flagged = FlaggedSpan(10, 15, "final", "unexpected_word", 0.6)
+    weak_hint = FlaggedSpan(10, 15, "final", SUGGESTION_HINT, 0.2, "closing")
+    strong_hint = FlaggedSpan(4, 15, "week final", SUGGESTION_HINT, 0.5, "last")
+    lone_hint = FlaggedSpan(30, 34, "tall", SUGGESTION_HINT, 0.9, "huge")
+    merged = merge_flags([weak_hint, flagged, strong_hint, lone_hint])
+    assert merged == [FlaggedSpan(10, 15, "final", "unexpected_word", 0.6, "last")]
+
+
+def test_strongest_of_overlapping_spans_is_kept_in_text_order() -> None:
+    a = FlaggedSpan(0, 7, "the put", "determiner_before_verb", 0.5)
+    b = FlaggedSpan(4, 7, "put", "unexpected_word", 0.9)
+    c = FlaggedSpan(20, 24, "tall", "synonym_swap", 0.4, "huge")
+    assert strongest_first([c, a, b]) == [b, c]
+    assert b.shifted(100) == FlaggedSpan(104, 107, "put", "unexpected_word", 0.9)
+    assert c.to_json() == {"start": 20, "end": 24, "text": "tall", "reason": "synonym_swap", "strength": 0.4, "suggestion": "huge"}
