@@ -87,6 +87,8 @@ class SynonymSwapTest:
         self.min_flag_gain = min_flag_gain
         # Candidates depend on the span alone, and the same words recur across a corpus.
         self._candidates = lru_cache(maxsize=100_000)(self._compute_candidates)
+        # lemminflect deep-copies its tables on every call; the same headwords recur under many spans.
+        self._inflect = lru_cache(maxsize=200_000)(inflect)
 
     @classmethod
     def load(cls) -> SynonymSwapTest:
@@ -193,7 +195,7 @@ class SynonymSwapTest:
                     continue
                 lemma_phrase = " ".join([*span[:head], lemma, *span[head + 1 :]])
                 for headword in self._headwords(lemma_phrase):
-                    inflected = inflect(headword, ((upos, tag),))
+                    inflected = self._inflect(headword, ((upos, tag),))
                     if inflected is not None:
                         found.add(inflected)
         spelling = _spelling_key(phrase)
