@@ -8,8 +8,9 @@ and the two words after it) is scored under the reference trigram model. If a ca
 far more probable, the span is suspicious and the candidate is the *suggested original*.
 
 Clean text has words with better-fitting synonyms too, mostly because a more frequent synonym is more
-probable anywhere. So the gain is calibrated: part of the candidate's advantage in plain frequency (its
-unigram log-probability against the span's) is taken off, leaving how much better it fits its neighbours.
+probable anywhere. So the gain is calibrated: the candidate's advantage in plain frequency (its unigram
+log-probability over the span's, scaled by `frequency_discount`) is taken off, leaving how much better it
+fits its neighbours.
 """
 
 from __future__ import annotations
