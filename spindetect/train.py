@@ -42,7 +42,8 @@ def train_model(
     reference = NGramReference.load()
     locations = replace(locations or CorpusLocations(), cache_dir=cache_dir)
     sources = load_sources(config.data, config.seed, locations)
-    examples = build_synthetic_dataset(config.data, config.seed, sources, MobyThesaurus.load(), reference.unigram)
+    thesaurus = MobyThesaurus.load()
+    examples = build_synthetic_dataset(config.data, config.seed, sources, thesaurus, reference.unigram)
     output_dir.mkdir(parents=True, exist_ok=True)
     write_examples(examples, output_dir / DATASET_FILE)
 
@@ -51,7 +52,7 @@ def train_model(
     splits = np.array([example.split for example in examples])
     rates = np.array([example.rate for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
-    extractor = build_extractor(config, reference, cache_dir)
+    extractor = build_extractor(config, reference, cache_dir, thesaurus)
     with FeatureCache(cache_dir / "features.sqlite") as cache:
         features = extractor.score(texts, progress(len(texts)) if progress else None, cache=cache)
 

@@ -16,6 +16,7 @@ from spindetect.features.ngram import NGramScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan
+from spindetect.features.thesaurus import MobyThesaurus
 
 Progress = Callable[[int], None]
 
@@ -91,14 +92,20 @@ class FeatureExtractor:
 
 
 def build_extractor(
-    config: SpindetectConfig, reference: NGramReference, cache_dir: Path | None = None
+    config: SpindetectConfig,
+    reference: NGramReference,
+    cache_dir: Path | None = None,
+    thesaurus: MobyThesaurus | None = None,
 ) -> FeatureExtractor:
-    """The feature families a config enables: the fast lexical families first, then the language model."""
+    """The feature families a config enables: the fast lexical families first, then the language model.
+
+    `thesaurus` is loaded here if not given; pass it when the caller already holds one (training spins with it).
+    """
     families: list[FeatureFamily] = []
     if config.features.ngram:
         families.append(NGramScorer(reference))
     if config.features.lexical:
-        families.append(LexicalScorer.load(reference))
+        families.append(LexicalScorer.load(reference, thesaurus))
     if config.features.language_model:
         families.append(
             LanguageModelScorer(

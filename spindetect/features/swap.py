@@ -57,7 +57,6 @@ class SwapTestResult:
 
     start: int
     end: int
-    n_words: int
     suggestion: str
     gain: float  # calibrated log10 gain of the window with the suggestion over the text as written
     fit: float  # log10 p(window as written) minus its unigram log10 probability: below 0, a poor fit
@@ -168,7 +167,7 @@ class SynonymSwapTest:
                         best_gain, best = gain, candidate
                 results.append(
                     SwapTestResult(
-                        run[i][1], run[i + length - 1][2], length, " ".join(best.words), best_gain, as_written - window_frequency
+                        run[i][1], run[i + length - 1][2], " ".join(best.words), best_gain, as_written - window_frequency
                     )
                 )
         return results
