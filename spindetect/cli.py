@@ -6,9 +6,12 @@ shell pipelines.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Annotated, BinaryIO
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from spindetect.config import ConfigError, RuntimeConfig, load_config
@@ -39,10 +43,6 @@ app = typer.Typer(
 # Soft wrap: long lines are left to the terminal (or kept whole in a pipe), not cut at 80 columns.
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-
-# Records scored together: enough paragraphs for efficient length-sorted batches, little memory.
-JSONL_CHUNK_RECORDS = 64
-JSONL_CHUNK_CHARS = 400_000
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -195,20 +195,9 @@ def _open_inputs(files: list[str]) -> Iterator[tuple[str, BinaryIO]]:
             yield path, handle
 
 
-def _chunks(records: Iterator[JsonlRecord]) -> Iterator[list[JsonlRecord]]:
-    chunk: list[JsonlRecord] = []
-    chars = 0
-    for record in records:
-        chunk.append(record)
-        chars += len(record.text or "")
-        if len(chunk) >= JSONL_CHUNK_RECORDS or chars >= JSONL_CHUNK_CHARS:
-            yield chunk
-            chunk, chars = [], 0
-    if chunk:
-        yield chunk
-
-
 def _score_jsonl(detector, files: list[str], text_field: str, threshold: float | None) -> _JsonlTally:
+    from spindetect.filtering import chunks, score_isolating_failures
+
     tally = _JsonlTally()
 
     def records() -> Iterator[JsonlRecord]:
@@ -217,14 +206,16 @@ def _score_jsonl(detector, files: list[str], text_field: str, threshold: float |
 
     with _progress("records", None) as progress:
         task = progress.add_task("scoring records", total=None)
-        for chunk in _chunks(records()):
+        for chunk in chunks(records()):
             scorable = [record for record in chunk if record.error is None]
-            results = iter(_score_isolating_failures(detector, scorable, threshold))
+            results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
             for record in chunk:
-                if record.error is None:
-                    output = {**record.fields, **next(results)}
+                result = record.error if record.error is not None else next(results)
+                if isinstance(result, str):  # the record's own error, or why scoring it failed
+                    error = record.error or f"{record.line_number}: {result}"
+                    output = {**(record.fields or {}), "spin_score": None, "spin_label": None, "paragraphs": [], "error": error}
                 else:
-                    output = {**(record.fields or {}), "spin_score": None, "spin_label": None, "paragraphs": [], "error": record.error}
+                    output = {**record.fields, **result_fields(result)}
                 tally.total += 1
                 tally.errors += output.get("error") is not None
                 sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
@@ -233,19 +224,173 @@ def _score_jsonl(detector, files: list[str], text_field: str, threshold: float |
     return tally
 
 
-def _score_isolating_failures(detector, records: list[JsonlRecord], threshold: float | None) -> list[dict]:
-    """Result fields per record; if the batch fails, score records one by one so one bad text costs one record."""
+@app.command("filter")
+def filter_command(
+    files: Annotated[list[str], typer.Argument(help="JSON Lines files to filter, or - for standard input.", show_default=False)],
+    text_field: Annotated[str, typer.Option("--text-field", help="The field that holds the text.")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write kept records here instead of stdout.")] = None,
+    rejected: Annotated[
+        Path | None, typer.Option("--rejected", help="Write rejected records here, with their score and the flags that fired.")
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option("--errors", help="Write records that could not be scored here, with the reason. Default: reasons on stderr."),
+    ] = None,
+    paragraphs: Annotated[
+        bool,
+        typer.Option("--paragraphs", help="Cut only the spun paragraphs from each record's text and keep the rest (listed in spin_cut)."),
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which text is rejected. Default: the model's own."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run of the same command (needs --out).")
+    ] = False,
+    model: ModelOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
+) -> None:
+    """Keep clean records and set aside spun ones, streaming JSON Lines.
+
+    Every record read ends up in exactly one place: kept (stdout or --out), rejected (--rejected) or
+    errored (--errors): a line that is not JSON, a missing, empty or non-string text field, binary data,
+    or a text over runtime.max_document_chars. A summary on stderr counts them; read = kept + rejected +
+    errored. Rejected records without --rejected are only counted.
+
+    Files given with --out, --rejected and --errors appear only when the run completes; until then they
+    are NAME.partial, with a checkpoint NAME.checkpoint.json beside the --out file. After a crash or
+    Ctrl-C, run the same command with --resume: it continues after the last checkpoint without writing
+    any record twice or skipping one.
+
+    [bold]Examples[/]
+
+      spindetect filter crawl.jsonl --out clean.jsonl --rejected spun.jsonl --errors bad.jsonl
+
+      zcat feed.jsonl.gz | spindetect filter - --text-field body > kept.jsonl
+
+      spindetect filter crawl.jsonl --paragraphs --out trimmed.jsonl
+    """
+    _setup_logging(verbose)
+    if resume and out is None:
+        raise _fail("--resume needs --out: records already written to stdout cannot be taken back")
+    named = {name: path for name, path in (("kept", out), ("rejected", rejected), ("errors", errors)) if path is not None}
+    if len(set(named.values())) < len(named):
+        raise _fail("--out, --rejected and --errors must be different files")
     try:
-        return [result_fields(result) for result in detector.score([r.text for r in records], threshold=threshold)]
-    except Exception:
-        logging.getLogger(__name__).exception("scoring a batch failed; retrying its records one by one")
-    fields = []
-    for record in records:
-        try:
-            fields.append(result_fields(detector.score([record.text], threshold=threshold)[0]))
-        except Exception as error:  # one record's failure must not end a long run
-            fields.append({"spin_score": None, "spin_label": None, "paragraphs": [], "error": f"{record.line_number}: internal error: {error!r}"})
-    return fields
+        detector = _load_detector(model, config)
+    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
+        raise _fail(str(error)) from None
+    from spindetect.filtering import FilterSettings
+    from spindetect.outputs import CheckpointedOutputs, OutputError
+
+    settings = FilterSettings(
+        text_field,
+        detector.threshold if threshold is None else threshold,
+        paragraphs,
+        detector.runtime.max_document_chars,
+    )
+    run_description = {
+        "inputs": [path if path == "-" else str(Path(path).resolve()) for path in files],
+        "model": str((model or default_model_dir()).resolve()),
+        "settings": dataclasses.asdict(settings),
+        "outputs": {name: str(path.resolve()) for name, path in named.items()},
+    }
+    try:
+        outputs = CheckpointedOutputs(named, run_description, resume) if named else None
+    except OutputError as error:
+        raise _fail(str(error)) from None
+    try:
+        tally = _filter_jsonl(detector, files, settings, outputs)
+    except KeyboardInterrupt:
+        if outputs is not None:
+            outputs.close()
+            done = outputs.records_done
+            stderr.print(f"interrupted; the first {done:,} records are safely written. Run the same command with --resume to go on.")
+        raise typer.Exit(130) from None
+    if outputs is not None:
+        outputs.finish()
+    stderr.print(tally.summary(rejected_saved=rejected is not None, errors_saved=errors is not None))
+    if tally.read != tally.decided:
+        raise _fail(f"internal error: {tally.read} records read but {tally.decided} accounted for", code=3)
+
+
+@dataclasses.dataclass
+class _FilterTally:
+    read: int = 0
+    kept: int = 0
+    rejected: int = 0
+    errored: int = 0
+    skipped_by_resume: int = 0
+
+    @property
+    def decided(self) -> int:
+        return self.kept + self.rejected + self.errored
+
+    def checkpoint_counts(self) -> dict[str, int]:
+        # Records are read a chunk ahead of their decisions; at a checkpoint only the decided ones count.
+        return {"read": self.decided, "kept": self.kept, "rejected": self.rejected, "errored": self.errored}
+
+    def summary(self, rejected_saved: bool, errors_saved: bool) -> str:
+        rejected_note = "" if rejected_saved or not self.rejected else " (not saved: no --rejected)"
+        errors_note = "" if errors_saved or not self.errored else " (reasons above)"
+        resumed = f" (resumed after {self.skipped_by_resume:,})" if self.skipped_by_resume else ""
+        return (
+            f"read {self.read:,}{resumed}: kept {self.kept:,}, rejected {self.rejected:,}{rejected_note}, "
+            f"errored {self.errored:,}{errors_note}"
+        )
+
+
+# Seconds between checkpoints: often enough to lose little work, rarely enough to cost little disk syncing.
+CHECKPOINT_SECONDS = 2.0
+
+
+def _filter_jsonl(detector, files: list[str], settings, outputs) -> _FilterTally:
+    from spindetect.filtering import filter_records
+
+    tally = _FilterTally()
+    if outputs is not None and outputs.records_done:
+        tally = _FilterTally(**outputs.counts, skipped_by_resume=outputs.records_done)
+
+    def records() -> Iterator[JsonlRecord]:
+        for name, handle in _open_inputs(files):
+            yield from iter_jsonl(handle, settings.text_field, name)
+
+    def counted(records: Iterator[JsonlRecord]) -> Iterator[JsonlRecord]:
+        for record in records:
+            tally.read += 1
+            yield record
+
+    def write(name: str, line: dict) -> None:
+        if outputs is not None and name in outputs.paths:
+            outputs.write(name, line)
+        elif name == "kept":
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        elif name == "errors":
+            stderr.print(f"[yellow]not scored:[/] {escape(line['error'])}", highlight=False)
+
+    skip = outputs.records_done if outputs is not None else 0
+    last_checkpoint = time.monotonic()
+    with _progress("records", None) as progress:
+        task = progress.add_task("filtering records", total=None)
+        for decision in filter_records(detector, counted(itertools.islice(records(), skip, None)), settings):
+            if decision.action == "keep":
+                tally.kept += 1
+                write("kept", decision.output)
+            elif decision.action == "reject":
+                tally.rejected += 1
+                write("rejected", decision.output)
+            else:
+                tally.errored += 1
+                write("errors", decision.output)
+            progress.advance(task)
+            if outputs is not None and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                outputs.checkpoint(tally.decided, tally.checkpoint_counts())
+                last_checkpoint = time.monotonic()
+    if outputs is not None:
+        outputs.checkpoint(tally.decided, tally.checkpoint_counts())
+    sys.stdout.flush()
+    return tally
 
 
 @app.command()

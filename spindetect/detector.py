@@ -9,9 +9,10 @@ document when it has nothing longer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,8 +23,12 @@ from spindetect.features.ngram import NGramScorer, frequent_english_share
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan, merge_flags
+from spindetect.inputs import check_record
 from spindetect.model import TrainedModel, default_model_dir
 from spindetect.segment import Paragraph, segment
+
+if TYPE_CHECKING:
+    from spindetect.filtering import FilterDecision
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +87,29 @@ class DocumentResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class DetectorSource:
+    """What `Detector.load` was given: enough to load the same detector again in another process."""
+
+    model_dir: Path | None
+    runtime: RuntimeConfig | None
+    cache_dir: Path | None
+
+
+@dataclass(frozen=True)
+class _Parts:
+    model: TrainedModel
+    extractor: FeatureExtractor
+    reference: NGramReference
+    runtime: RuntimeConfig
+
+
 class Detector:
-    """Scores documents with a trained model; resources are loaded once and reused across calls."""
+    """Scores documents with a trained model; resources are loaded once and reused across calls.
+
+    A detector from `Detector.load` can be pickled to ship it to worker processes: only what it was loaded
+    from travels, and each worker loads the models itself on first use.
+    """
 
     def __init__(self, model: TrainedModel, extractor: FeatureExtractor, reference: NGramReference, runtime: RuntimeConfig) -> None:
         if extractor.feature_names != model.feature_names:
@@ -91,27 +117,77 @@ class Detector:
                 "the feature extractor does not produce the features this model was trained on: "
                 f"{extractor.feature_names} != {model.feature_names}"
             )
-        self.model = model
-        self.extractor = extractor
-        self.reference = reference
-        self.runtime = runtime
+        self._parts: _Parts | None = _Parts(model, extractor, reference, runtime)
+        self._source: DetectorSource | None = None  # None: built from parts, which cannot be sent elsewhere
 
     @classmethod
     def load(
-        cls, model_dir: Path | None = None, runtime: RuntimeConfig | None = None, cache_dir: Path | None = None
+        cls, model_dir: Path | str | None = None, runtime: RuntimeConfig | None = None, cache_dir: Path | None = None
     ) -> Detector:
         """Load a trained model directory (default: the model shipped in the package) and its resources.
 
         `runtime` replaces the model's speed and memory settings; it never changes scores.
         """
-        model = TrainedModel.load(model_dir or default_model_dir())
-        config = model.config if runtime is None else model.config.model_copy(update={"runtime": runtime})
-        reference = NGramReference.load()
-        return cls(model, build_extractor(config, reference, cache_dir), reference, config.runtime)
+        source = DetectorSource(None if model_dir is None else Path(model_dir), runtime, cache_dir)
+        detector = cls(*_load_parts(source))
+        detector._source = source
+        return detector
+
+    def __getstate__(self) -> dict:
+        if self._source is None:
+            raise TypeError("only a Detector made by Detector.load can be pickled (it is reloaded from its model directory)")
+        return {"source": self._source}
+
+    def __setstate__(self, state: dict) -> None:
+        self._source = state["source"]
+        self._parts = None
+
+    def _loaded(self) -> _Parts:
+        if self._parts is None:
+            self._parts = _Parts(*_load_parts(self._source))
+        return self._parts
+
+    @property
+    def model(self) -> TrainedModel:
+        return self._loaded().model
+
+    @property
+    def extractor(self) -> FeatureExtractor:
+        return self._loaded().extractor
+
+    @property
+    def reference(self) -> NGramReference:
+        return self._loaded().reference
+
+    @property
+    def runtime(self) -> RuntimeConfig:
+        return self._loaded().runtime
 
     @property
     def threshold(self) -> float:
         return self.model.threshold
+
+    def filter(
+        self,
+        records: Iterable[dict | str],
+        threshold: float | None = None,
+        text_field: str = "text",
+        paragraph_mode: bool = False,
+    ) -> Iterator[FilterDecision]:
+        """One decision per record (a dict holding `text_field`, or a bare string), in order.
+
+        Each decision says "keep", "reject" or "error" and carries the record to write; records that
+        cannot be scored (no text, empty, binary, longer than `runtime.max_document_chars`) are errors with a
+        reason, never exceptions. In paragraph mode only spun paragraphs are cut from a kept record.
+        """
+        from spindetect.filtering import FilterSettings, filter_records  # filtering builds on this module
+
+        checked = (
+            check_record({text_field: record} if isinstance(record, str) else record, number, text_field, f"record {number}")
+            for number, record in enumerate(records, start=1)
+        )
+        settings = FilterSettings(text_field, threshold, paragraph_mode, self.runtime.max_document_chars)
+        yield from filter_records(self, checked, settings)
 
     def score(
         self,
@@ -202,3 +278,10 @@ class Detector:
         score = float(np.average([p.score for p in counted], weights=weights))
         label = "spun" if score >= threshold else "clean"
         return DocumentResult(score, label, threshold, paragraphs, tuple(warnings))
+
+
+def _load_parts(source: DetectorSource) -> tuple[TrainedModel, FeatureExtractor, NGramReference, RuntimeConfig]:
+    model = TrainedModel.load(source.model_dir or default_model_dir())
+    config = model.config if source.runtime is None else model.config.model_copy(update={"runtime": source.runtime})
+    reference = NGramReference.load()
+    return model, build_extractor(config, reference, source.cache_dir), reference, config.runtime

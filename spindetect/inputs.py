@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -75,6 +75,7 @@ class JsonlRecord:
     fields: dict | None  # the parsed object (kept in the output), None if the line is not a JSON object
     text: str | None
     error: str | None
+    raw: str | None = None  # the line as read, kept when it is not a JSON object (so nothing is lost)
 
 
 def parse_jsonl_line(line: bytes, line_number: int, text_field: str, source: str = "<stdin>") -> JsonlRecord:
@@ -82,7 +83,17 @@ def parse_jsonl_line(line: bytes, line_number: int, text_field: str, source: str
     try:
         value = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return JsonlRecord(line_number, None, None, f"{where}: invalid JSON: {error}")
+        return JsonlRecord(line_number, None, None, f"{where}: invalid JSON: {error}", _as_read(line))
+    record = check_record(value, line_number, text_field, where)
+    return record if record.fields is not None else replace(record, raw=_as_read(line))
+
+
+def _as_read(line: bytes) -> str:
+    return line.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def check_record(value: object, line_number: int, text_field: str, where: str) -> JsonlRecord:
+    """A parsed record with its text, or the reason it cannot be scored (`where` names it in the message)."""
     if not isinstance(value, dict):
         return JsonlRecord(line_number, None, None, f"{where}: expected a JSON object, got {type(value).__name__}")
     if text_field not in value:
@@ -92,6 +103,8 @@ def parse_jsonl_line(line: bytes, line_number: int, text_field: str, source: str
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} is {type(text).__name__}, not a string")
     if not text.strip():
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} is empty")
+    if looks_binary(text.encode("utf-8", "replace")):
+        return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} looks like binary data, not text")
     return JsonlRecord(line_number, value, text, None)
 
 

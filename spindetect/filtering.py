@@ -1,0 +1,162 @@
+"""Filtering records: keep the clean ones, reject the spun ones, set aside the ones that cannot be scored.
+
+Every record read gets exactly one decision, in input order, so read = kept + rejected + errored always
+holds. Records are scored in chunks (efficient length-sorted batches, bounded memory); when a chunk fails as
+a whole, its records are scored one by one, so one bad text costs one record and never the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from spindetect.inputs import JsonlRecord
+from spindetect.render import result_fields
+
+if TYPE_CHECKING:
+    from spindetect.detector import Detector, DocumentResult
+
+logger = logging.getLogger(__name__)
+
+# Records scored together: enough paragraphs for efficient batches, little memory.
+CHUNK_RECORDS = 64
+CHUNK_CHARS = 400_000
+
+Action = Literal["keep", "reject", "error"]
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    text_field: str = "text"
+    threshold: float | None = None  # None: the model's own
+    # Drop only the spun paragraphs of a document and keep the rest (a record is rejected only when every
+    # paragraph that can be judged is spun).
+    paragraph_mode: bool = False
+    # Texts longer than this are errors rather than being judged on a part (None: no limit).
+    max_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class FilterDecision:
+    """What happened to one record, and the line to write for it.
+
+    `output` is the record as it should be written: for a kept record, the input unchanged (in paragraph
+    mode with the spun paragraphs cut from its text and listed in `spin_cut`); for a rejected one, the input
+    with `spin_score`, `spin_label` and the per-paragraph flags added; for an error, the input (or the raw
+    line, if it was not JSON) with the line number and the reason.
+    """
+
+    action: Action
+    line_number: int
+    output: dict
+    score: float | None = None
+    error: str | None = None
+    cut: tuple[dict, ...] = field(default=())
+
+
+def chunks(records: Iterable[JsonlRecord]) -> Iterator[list[JsonlRecord]]:
+    """Consecutive records grouped by count and text size."""
+    chunk: list[JsonlRecord] = []
+    chars = 0
+    for record in records:
+        chunk.append(record)
+        chars += len(record.text or "")
+        if len(chunk) >= CHUNK_RECORDS or chars >= CHUNK_CHARS:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk
+
+
+def score_isolating_failures(
+    detector: Detector, texts: list[str], threshold: float | None
+) -> list[DocumentResult | str]:
+    """Each text's result, or the error that stopped it being scored."""
+    try:
+        return list(detector.score(texts, threshold=threshold))
+    except Exception:
+        logger.exception("scoring a batch failed; retrying its records one by one")
+    results: list[DocumentResult | str] = []
+    for text in texts:
+        try:
+            results.append(detector.score([text], threshold=threshold)[0])
+        except Exception as error:  # one record's failure must not end a long run
+            results.append(f"internal error: {error!r}")
+    return results
+
+
+def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings: FilterSettings) -> Iterator[FilterDecision]:
+    """One decision per record, in input order."""
+    threshold = detector.threshold if settings.threshold is None else settings.threshold
+    for chunk in chunks(records):
+        checked = [_check_length(record, settings.max_chars) for record in chunk]
+        scorable = [record for record in checked if record.error is None]
+        results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
+        for record in checked:
+            if record.error is not None:
+                yield error_decision(record, record.error)
+                continue
+            result = next(results)
+            if isinstance(result, str):
+                yield error_decision(record, f"line {record.line_number}: {result}")
+            elif result.score is None:
+                yield error_decision(record, f"line {record.line_number}: {result.error}")
+            elif settings.paragraph_mode:
+                yield _paragraph_decision(record, result, threshold, settings.text_field)
+            else:
+                yield _document_decision(record, result, threshold)
+
+
+def error_decision(record: JsonlRecord, reason: str) -> FilterDecision:
+    output: dict = {"line": record.line_number, "error": reason}
+    if record.fields is not None:
+        output["record"] = record.fields
+    elif record.raw is not None:
+        output["raw"] = record.raw
+    return FilterDecision("error", record.line_number, output, error=reason)
+
+
+def _check_length(record: JsonlRecord, max_chars: int | None) -> JsonlRecord:
+    if record.error is None and max_chars is not None and len(record.text) > max_chars:
+        error = f"line {record.line_number}: text has {len(record.text):,} characters, over the limit of {max_chars:,}"
+        return JsonlRecord(record.line_number, record.fields, None, error)
+    return record
+
+
+def _document_decision(record: JsonlRecord, result: DocumentResult, threshold: float) -> FilterDecision:
+    if result.score >= threshold:
+        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, result.score)
+    return FilterDecision("keep", record.line_number, record.fields, result.score)
+
+
+def _paragraph_decision(record: JsonlRecord, result: DocumentResult, threshold: float, text_field: str) -> FilterDecision:
+    judged = [paragraph for paragraph in result.paragraphs if paragraph.judged]
+    spun = [paragraph for paragraph in judged if paragraph.score >= threshold]
+    # Nothing worth keeping: every judgeable paragraph is spun, or (with only short lines) the whole record is.
+    if (judged and len(spun) == len(judged)) or (not judged and result.score >= threshold):
+        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, result.score)
+    text = record.text
+    cut = tuple(
+        {"start": p.start, "end": p.end, "score": round(p.score, 4), "text": text[p.start : p.end]} for p in spun
+    )
+    output = {**record.fields, text_field: cut_spans(text, [(p.start, p.end) for p in spun]), "spin_cut": list(cut)}
+    return FilterDecision("keep", record.line_number, output, result.score, cut=cut)
+
+
+def cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` without the given (sorted, disjoint) spans, each taken with the whitespace that follows it, so
+    the paragraphs around a cut keep their own separator."""
+    pieces = []
+    position = 0
+    for start, end in spans:
+        pieces.append(text[position:start])
+        position = end
+        while position < len(text) and text[position].isspace():
+            position += 1
+    if position == len(text) and pieces:
+        # The last paragraph was cut: its separator from the one before goes with it.
+        pieces[-1] = pieces[-1].rstrip()
+    pieces.append(text[position:])
+    return "".join(pieces)
