@@ -251,3 +251,21 @@ def test_a_detector_built_from_parts_refuses_to_pickle(detector) -> None:
     built = Detector(detector.model, detector.extractor, detector.reference, detector.runtime)
     with pytest.raises(TypeError, match="Detector.load"):
         pickle.dumps(built)
+
+
+def test_dataset_map_adds_score_columns_row_for_row(detector) -> None:
+    datasets = pytest.importorskip("datasets")
+    from spindetect.dataset_columns import SpinColumns
+
+    texts = [BODY, "", OTHER, None, f"{BODY} Again."] * 3
+    dataset = datasets.Dataset.from_dict({"id": list(range(len(texts))), "text": texts})
+    scored = dataset.map(SpinColumns(detector, threshold=0.5), batched=True, batch_size=4)
+    assert scored["id"] == list(range(len(texts)))  # every row, in order
+    expected = detector.score([BODY, OTHER, f"{BODY} Again."], threshold=0.5)
+    assert scored["spin_score"][:5] == [round(expected[0].score, 4), None, round(expected[1].score, 4), None, round(expected[2].score, 4)]
+    assert scored["spin_label"][1] is None and "empty" in scored["spin_error"][1]
+    assert scored["spin_label"][0] == expected[0].label and scored["spin_error"][0] is None
+    kept = scored.filter(lambda batch: [label == "clean" for label in batch["spin_label"]], batched=True)
+    assert kept.num_rows == sum(label == "clean" for label in scored["spin_label"])
+    with pytest.raises(KeyError, match="no column 'body'"):
+        dataset.map(SpinColumns(detector, text_field="body"), batched=True)
