@@ -394,6 +394,39 @@ def _filter_jsonl(detector, files: list[str], settings, outputs) -> _FilterTally
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")] = 8000,
+    max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Largest request body accepted (413 above).")] = 10_000_000,
+    max_documents: Annotated[int, typer.Option("--max-documents", min=1, help="Most documents or records in one request (413 above).")] = 256,
+    model: ModelOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
+) -> None:
+    """Serve scoring over HTTP: POST /score, POST /filter, GET /health; the schema is at /docs.
+
+    [bold]Examples[/]
+
+      spindetect serve --port 8000
+
+      curl -s localhost:8000/score -H 'content-type: application/json' -d '{"documents": ["Some text…"]}'
+
+      curl -s localhost:8000/filter -H 'content-type: application/json' -d '{"records": [{"text": "…"}]}'
+    """
+    _setup_logging(verbose)
+    try:
+        detector = _load_detector(model, config)
+    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
+        raise _fail(str(error)) from None
+    import uvicorn
+
+    from spindetect.serve import ServiceLimits, create_app
+
+    service = create_app(detector, ServiceLimits(max_body_bytes=max_body_bytes, max_documents=max_documents))
+    uvicorn.run(service, host=host, port=port, log_level="info" if verbose else "warning")
+
+
+@app.command()
 def train(
     config_file: Annotated[Path, typer.Argument(help="Training config, e.g. configs/default.yaml.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")] = Path("models/trained"),

@@ -1,0 +1,106 @@
+"""`spindetect serve`: a real HTTP client against a server started on loopback."""
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from spindetect.detector import Detector
+from spindetect.serve import ServiceLimits, create_app
+
+BODY = (
+    "The city council voted on Tuesday to approve a new budget for the coming year, after months of debate "
+    "over the cost of repairing roads and bridges across the county."
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def detector(tiny_model_dir) -> Detector:
+    return Detector.load(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def server(detector):
+    port = _free_port()
+    app = create_app(detector, ServiceLimits(max_body_bytes=20_000, max_documents=5))
+    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        yield client
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_health_reports_the_model(server, detector) -> None:
+    response = server.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["threshold"] == pytest.approx(detector.threshold)
+
+
+def test_score_matches_the_library_in_order(server, detector) -> None:
+    documents = [BODY, "", f"Headline\n\n{BODY} Again."]
+    response = server.post("/score", json={"documents": documents})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    expected = detector.score(documents)
+    assert [r["spin_score"] for r in results] == [None if e.score is None else round(e.score, 4) for e in expected]
+    assert results[1]["error"] and results[1]["spin_label"] is None
+    assert [(p["start"], p["end"]) for p in results[2]["paragraphs"]] == [(p.start, p.end) for p in expected[2].paragraphs]
+
+
+def test_filter_keeps_every_record_in_order(server) -> None:
+    records = [{"id": 1, "text": BODY}, {"id": 2}, f"{BODY} Plain string.", {"id": 4, "text": 7}]
+    response = server.post("/filter", json={"records": records, "threshold": 1.0})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["read"], answer["kept"], answer["rejected"], answer["errored"]) == (4, 2, 0, 2)
+    assert [d["action"] for d in answer["decisions"]] == ["keep", "error", "keep", "error"]
+    assert answer["decisions"][0]["record"] == {"id": 1, "text": BODY}
+    assert "no field 'text'" in answer["decisions"][1]["error"]
+    rejected = server.post("/filter", json={"records": [BODY], "threshold": 0.0}).json()
+    assert rejected["decisions"][0]["action"] == "reject" and rejected["decisions"][0]["record"]["spin_label"] == "spun"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ("{not json", 422, "JSON"),
+        (json.dumps({"documents": "a string"}), 422, "documents"),
+        (json.dumps({"documents": []}), 422, "documents"),
+        (json.dumps({"documents": [BODY], "threshold": 2}), 422, "threshold"),
+        (json.dumps({"documents": [BODY] * 6}), 413, "limit is 5"),
+        (json.dumps({"documents": ["x" * 30_000]}), 413, "20000 bytes"),
+    ],
+)
+def test_bad_requests_get_a_4xx_that_says_why(server, body, status, says) -> None:
+    response = server.post("/score", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert says in response.text
+
+
+def test_a_streamed_body_over_the_limit_is_refused(server) -> None:
+    chunks = (b'{"documents": ["' + b"x" * 5_000 for _ in range(6))
+    response = server.post("/score", content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_the_openapi_schema_describes_the_endpoints(server) -> None:
+    schema = server.get("/openapi.json").json()
+    assert {"/score", "/filter", "/health"} <= set(schema["paths"])
+    assert "ScoreRequest" in schema["components"]["schemas"]
