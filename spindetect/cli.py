@@ -64,14 +64,14 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load_detector(model: Path | None, config: Path | None):
+def _load_detector(model: Path | None, config: Path | None, cascade: bool = False):
     from spindetect.detector import Detector
 
     runtime: RuntimeConfig | None = None
     if config is not None:
         runtime = load_config(config).runtime
     with stderr.status("loading models…", spinner="dots") if stderr.is_terminal else _no_status():
-        return Detector.load(model, runtime=runtime)
+        return Detector.load(model, runtime=runtime, cascade=cascade)
 
 
 @contextmanager
@@ -92,6 +92,14 @@ ModelOption = Annotated[
     Path | None,
     typer.Option("--model", "-m", help="Trained model directory (from `spindetect train`). Default: the model shipped with spindetect."),
 ]
+CascadeOption = Annotated[
+    bool,
+    typer.Option(
+        "--cascade",
+        help="Run the language model only on paragraphs the fast classifier is unsure of: several times faster, "
+        "scores differ slightly (see `spindetect info`).",
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML config whose [bold]runtime[/] section sets batch size, threads and the document size limit."),
@@ -105,6 +113,7 @@ def score(
     text_field: Annotated[str, typer.Option("--text-field", help="With --jsonl: the field that holds the text.")] = "text",
     model: ModelOption = None,
     config: ConfigOption = None,
+    cascade: CascadeOption = False,
     threshold: Annotated[
         float | None,
         typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which a document is [bold]spun[/]. Default: the model's own."),
@@ -134,7 +143,7 @@ def score(
     """
     _setup_logging(verbose)
     try:
-        detector = _load_detector(model, config)
+        detector = _load_detector(model, config, cascade)
     except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
         raise _fail(str(error)) from None
     if jsonl:
@@ -249,6 +258,7 @@ def filter_command(
     ] = False,
     model: ModelOption = None,
     config: ConfigOption = None,
+    cascade: CascadeOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
 ) -> None:
     """Keep clean records and set aside spun ones, streaming JSON Lines.
@@ -278,7 +288,7 @@ def filter_command(
     if len(set(named.values())) < len(named):
         raise _fail("--out, --rejected and --errors must be different files")
     try:
-        detector = _load_detector(model, config)
+        detector = _load_detector(model, config, cascade)
     except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
         raise _fail(str(error)) from None
     from spindetect.filtering import FilterSettings
@@ -293,6 +303,7 @@ def filter_command(
     run_description = {
         "inputs": [path if path == "-" else str(Path(path).resolve()) for path in files],
         "model": str((model or default_model_dir()).resolve()),
+        "cascade": cascade,
         "settings": dataclasses.asdict(settings),
         "outputs": {name: str(path.resolve()) for name, path in named.items()},
     }
@@ -401,6 +412,7 @@ def serve(
     max_documents: Annotated[int, typer.Option("--max-documents", min=1, help="Most documents or records in one request (413 above).")] = 256,
     model: ModelOption = None,
     config: ConfigOption = None,
+    cascade: CascadeOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
 ) -> None:
     """Serve scoring over HTTP: POST /score, POST /filter, GET /health; the schema is at /docs.
@@ -415,7 +427,7 @@ def serve(
     """
     _setup_logging(verbose)
     try:
-        detector = _load_detector(model, config)
+        detector = _load_detector(model, config, cascade)
     except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
         raise _fail(str(error)) from None
     import uvicorn
@@ -483,6 +495,15 @@ def _print_metrics(model: TrainedModel) -> None:
             stdout.print(f"test {key:<20} {test[key]:.4f}")
     for rate, metrics in model.metrics.get("test_by_rate", {}).items():
         stdout.print(f"test rate {rate:<5} roc_auc {metrics.get('roc_auc', float('nan')):.4f}  recall {metrics['recall']:.4f}")
+    cascade = model.metrics.get("cascade")
+    if cascade:
+        band = cascade["band"]
+        stdout.print(
+            f"cascade: fast scores in [{band['low']:.3f}, {band['high']:.3f}] go to the language model "
+            f"({cascade['test_share_to_language_model']:.0%} of test paragraphs); "
+            f"test roc_auc {cascade['test'].get('roc_auc', float('nan')):.4f}, fast classifier alone "
+            f"{cascade['test_fast_only'].get('roc_auc', float('nan')):.4f}"
+        )
 
 
 @app.command()

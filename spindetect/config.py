@@ -101,6 +101,18 @@ class ThresholdConfig(_Section):
     target_fpr: float = Field(0.02, gt=0, lt=1)
 
 
+class CascadeConfig(_Section):
+    """A fast classifier without the language model, trained beside the full one.
+
+    In cascade mode the fast classifier scores every paragraph, and only paragraphs whose fast score falls in
+    an uncertain band go through the language model and the full classifier. The band is the narrowest one
+    on the validation split that costs at most `max_auc_loss` of ROC-AUC against the full model.
+    """
+
+    enabled: bool = False
+    max_auc_loss: float = Field(0.005, ge=0, lt=0.5)
+
+
 class RuntimeConfig(_Section):
     """Settings that change speed and memory, never scores."""
 
@@ -123,7 +135,15 @@ class SpindetectConfig(_Section):
     data: DataConfig = DataConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     threshold: ThresholdConfig = ThresholdConfig()
+    cascade: CascadeConfig = CascadeConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _cascade_needs_both_kinds_of_features(self) -> SpindetectConfig:
+        fast = self.features.ngram or self.features.lexical
+        if self.cascade.enabled and not (self.features.language_model and fast):
+            raise ValueError("cascade.enabled needs features.language_model and at least one of features.ngram and features.lexical")
+        return self
 
 
 class ConfigError(ValueError):

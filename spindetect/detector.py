@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan, merge_flags
 from spindetect.inputs import check_record
-from spindetect.model import TrainedModel, default_model_dir
+from spindetect.model import ModelError, TrainedModel, default_model_dir
 from spindetect.segment import Paragraph, segment
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class DetectorSource:
     model_dir: Path | None
     runtime: RuntimeConfig | None
     cache_dir: Path | None
+    cascade: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,28 +120,43 @@ class Detector:
             )
         self._parts: _Parts | None = _Parts(model, extractor, reference, runtime)
         self._source: DetectorSource | None = None  # None: built from parts, which cannot be sent elsewhere
+        self.cascade = False
+
+    def use_cascade(self, enabled: bool = True) -> None:
+        """Score with the model's cascade: the language model only sees paragraphs the fast classifier is
+        unsure of (much faster, scores differ slightly; see `spindetect.cascade`)."""
+        if enabled and self.model.fast is None:
+            raise ModelError("this model has no cascade: train it with `cascade: {enabled: true}` in its config")
+        self.cascade = enabled
 
     @classmethod
     def load(
-        cls, model_dir: Path | str | None = None, runtime: RuntimeConfig | None = None, cache_dir: Path | None = None
+        cls,
+        model_dir: Path | str | None = None,
+        runtime: RuntimeConfig | None = None,
+        cache_dir: Path | None = None,
+        cascade: bool = False,
     ) -> Detector:
         """Load a trained model directory (default: the model shipped in the package) and its resources.
 
-        `runtime` replaces the model's speed and memory settings; it never changes scores.
+        `runtime` replaces the model's speed and memory settings; it never changes scores. `cascade` scores
+        with the model's cascade (see `use_cascade`).
         """
-        source = DetectorSource(None if model_dir is None else Path(model_dir), runtime, cache_dir)
+        source = DetectorSource(None if model_dir is None else Path(model_dir), runtime, cache_dir, cascade)
         detector = cls(*_load_parts(source))
+        detector.use_cascade(cascade)
         detector._source = source
         return detector
 
     def __getstate__(self) -> dict:
         if self._source is None:
             raise TypeError("only a Detector made by Detector.load can be pickled (it is reloaded from its model directory)")
-        return {"source": self._source}
+        return {"source": replace(self._source, cascade=self.cascade)}
 
     def __setstate__(self, state: dict) -> None:
         self._source = state["source"]
         self._parts = None
+        self.cascade = self._source.cascade
 
     def _loaded(self) -> _Parts:
         if self._parts is None:
@@ -213,8 +229,11 @@ class Detector:
             if progress is not None:
                 progress(done, len(texts))
 
-        features, raised = self.extractor.score_and_flag(texts, count_paragraphs)
-        scores = self.model.predict_proba(features)
+        if self.cascade:
+            features, scores, raised = self._cascade_scores(texts, count_paragraphs)
+        else:
+            features, raised = self.extractor.score_and_flag(texts, count_paragraphs)
+            scores = self.model.predict_proba(features)
         signals = self.model.reference.signals(features) if len(texts) else features
         truncated_by_model = self._truncated_paragraphs(texts)
 
@@ -239,6 +258,30 @@ class Detector:
                 )
             results.append(self._document_result(paragraph_results, threshold, warnings))
         return results
+
+    def _cascade_scores(
+        self, texts: list[str], progress: Callable[[int], None]
+    ) -> tuple[np.ndarray, np.ndarray, list[list[FlaggedSpan]]]:
+        """Fast features and scores for every paragraph; language-model features and full scores for the
+        paragraphs whose fast score falls in the cascade's band."""
+        model, fast = self.model, self.model.fast
+        language_model = self.extractor.family(LanguageModelScorer)
+        fast_extractor = FeatureExtractor([family for family in self.extractor.families if family is not language_model])
+        fast_features, raised = fast_extractor.score_and_flag(texts)
+        scores = fast.predict_proba(fast_features)
+        uncertain = np.flatnonzero(model.cascade_band.uncertain(scores))
+        progress(len(texts) - uncertain.size)
+        # The language-model columns of paragraphs the fast classifier settles stay at their clean-text mean,
+        # so they show no signal.
+        features = np.tile(model.reference.clean_mean, (len(texts), 1))
+        features[:, [model.feature_names.index(name) for name in fast.feature_names]] = fast_features
+        if uncertain.size:
+            lm_features, lm_flags = language_model.score_and_flag([texts[i] for i in uncertain], progress)
+            features[np.ix_(uncertain, [model.feature_names.index(name) for name in language_model.feature_names])] = lm_features
+            scores[uncertain] = model.predict_proba(features[uncertain])
+            for index, flags in zip(uncertain, lm_flags, strict=True):
+                raised[index].extend(flags)
+        return features, scores, raised
 
     def _truncated_paragraphs(self, texts: list[str]) -> list[bool]:
         scorer = self.extractor.family(LanguageModelScorer)

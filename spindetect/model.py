@@ -3,7 +3,8 @@
 A model directory holds `classifier.skops` (scikit-learn objects in skops format, loaded only with the
 types listed in `TRUSTED_TYPES`, so opening a model never runs arbitrary code) and `model.json` (feature
 names, threshold, the config it was trained with, metrics, and the clean-text feature reference used to
-explain scores).
+explain scores). A model trained with a cascade also holds its fast classifier, a model directory of its own,
+in `fast/`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from spindetect.cascade import CascadeBand
 from spindetect.config import SpindetectConfig, parse_config
 
 MODEL_FORMAT_VERSION = 1
 CLASSIFIER_FILE = "classifier.skops"
 METADATA_FILE = "model.json"
+FAST_MODEL_DIR = "fast"
 # Types skops may rebuild beyond its built-in safe set; anything else in a model file is refused.
 TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
@@ -94,6 +97,10 @@ class TrainedModel:
     config: SpindetectConfig
     reference: FeatureReference
     metrics: dict = field(default_factory=dict)
+    # The cascade's fast classifier (no language-model features; saved in the `fast/` subdirectory) and the
+    # band of fast scores it leaves to this model.
+    fast: TrainedModel | None = None
+    cascade_band: CascadeBand | None = None
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Probability that each row's paragraph is spun or garbled."""
@@ -112,6 +119,9 @@ class TrainedModel:
             "reference": self.reference.to_json(),
             "metrics": self.metrics,
         }
+        if self.fast is not None and self.cascade_band is not None:
+            self.fast.save(directory / FAST_MODEL_DIR)
+            metadata["cascade"] = self.cascade_band.to_json()
         (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
@@ -132,6 +142,9 @@ class TrainedModel:
         if untrusted:
             raise ModelError(f"{directory / CLASSIFIER_FILE} contains types spindetect does not trust: {sorted(untrusted)}")
         classifier = skops.io.load(directory / CLASSIFIER_FILE, trusted=TRUSTED_TYPES)
+        fast, band = None, None
+        if "cascade" in metadata:
+            fast, band = cls.load(directory / FAST_MODEL_DIR), CascadeBand.from_json(metadata["cascade"])
         return cls(
             classifier=classifier,
             feature_names=tuple(metadata["feature_names"]),
@@ -139,6 +152,8 @@ class TrainedModel:
             config=parse_config(metadata["config"], metadata_path),
             reference=FeatureReference.from_json(metadata["reference"]),
             metrics=metadata.get("metrics", {}),
+            fast=fast,
+            cascade_band=band,
         )
 
 

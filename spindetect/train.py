@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from spindetect.cache import default_cache_dir
-from spindetect.config import SpindetectConfig
+from spindetect.cascade import choose_band
+from spindetect.config import CascadeConfig, SpindetectConfig
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import Progress, build_extractor
+from spindetect.features.perplexity import LM_FEATURE_PREFIX
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.metrics import binary_metrics, metrics_by_rate
@@ -76,5 +78,49 @@ def train_model(
         reference=FeatureReference.fit(features[train], labels[train]),
         metrics=metrics,
     )
+    if config.cascade.enabled:
+        splits_and_labels = {name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test))}
+        model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, rates[test])
     model.save(output_dir)
     return model
+
+
+def add_cascade(
+    model: TrainedModel,
+    features: np.ndarray,
+    splits: dict[str, tuple[np.ndarray, np.ndarray]],
+    valid_scores: np.ndarray,
+    test_scores: np.ndarray,
+    test_rates: np.ndarray,
+) -> TrainedModel:
+    """`model` with a fast classifier on its features without the language model's, the band of fast scores
+    left to the full model (chosen on validation), and the cascade's test metrics."""
+    config = model.config
+    fast_columns = [i for i, name in enumerate(model.feature_names) if not name.startswith(LM_FEATURE_PREFIX)]
+    fast_features = features[:, fast_columns]
+    (train, train_labels), (valid, valid_labels), (test, test_labels) = splits["train"], splits["valid"], splits["test"]
+    fast_config = config.model_copy(
+        update={"features": config.features.model_copy(update={"language_model": False}), "cascade": CascadeConfig()}
+    )
+    fast_classifier = build_classifier(fast_config).fit(fast_features[train], train_labels)
+    fast_valid = fast_classifier.predict_proba(fast_features[valid])[:, 1]
+    band = choose_band(valid_labels, fast_valid, valid_scores, model.threshold, config.cascade.max_auc_loss)
+    fast_test = fast_classifier.predict_proba(fast_features[test])[:, 1]
+    cascade_test = band.combine(fast_test, test_scores)
+    metrics = dict(model.metrics)
+    metrics["cascade"] = {
+        "band": band.to_json(),
+        "valid_share_to_language_model": float(band.uncertain(fast_valid).mean()),
+        "test_share_to_language_model": float(band.uncertain(fast_test).mean()),
+        "test": binary_metrics(test_labels, cascade_test, model.threshold),
+        "test_fast_only": binary_metrics(test_labels, fast_test, model.threshold),
+        "test_by_rate": metrics_by_rate(test_labels, cascade_test, test_rates, model.threshold),
+    }
+    fast = TrainedModel(
+        classifier=fast_classifier,
+        feature_names=tuple(model.feature_names[i] for i in fast_columns),
+        threshold=model.threshold,
+        config=fast_config,
+        reference=FeatureReference.fit(fast_features[train], train_labels),
+    )
+    return replace(model, metrics=metrics, fast=fast, cascade_band=band)

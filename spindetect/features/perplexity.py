@@ -32,6 +32,8 @@ FULL_STRENGTH_BITS = 15.0
 # Bump when the features' definition changes, so cached feature rows are recomputed.
 LM_FEATURE_VERSION = 3
 
+# Every language-model feature name starts with this (the cascade tells the slow features by it).
+LM_FEATURE_PREFIX = "lm_"
 LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_surprisal_mean",
     "lm_surprisal_median",
