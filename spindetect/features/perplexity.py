@@ -262,12 +262,17 @@ class LanguageModelScorer:
             if softcap:
                 logits = torch.tanh(logits / softcap) * softcap
             chunk_targets = targets[start : start + self.logits_chunk_rows]
-            log_normaliser = torch.logsumexp(logits, dim=-1)
             target_logits = logits.gather(1, chunk_targets[:, None]).squeeze(1)
-            probabilities = torch.softmax(logits, dim=-1)
-            surprisal.append((log_normaliser - target_logits) / _LN2)
             rank.append((logits > target_logits[:, None]).sum(dim=-1))
-            entropy.append((log_normaliser - (probabilities * logits).sum(dim=-1)) / _LN2)
+            # One pass of exp serves both the normaliser and the entropy (the vocabulary is ~50k wide, so each
+            # pass over the logits counts); shifting by the maximum in place keeps exp from overflowing.
+            maximum = logits.amax(dim=-1, keepdim=True)
+            shifted = logits.sub_(maximum)
+            weights = shifted.exp()
+            total = weights.sum(dim=-1)
+            log_total = total.log()
+            surprisal.append((maximum.squeeze(1) + log_total - target_logits) / _LN2)
+            entropy.append((log_total - torch.linalg.vecdot(weights, shifted) / total) / _LN2)
         if not surprisal:
             empty = np.zeros(0)
             return empty, empty.astype(np.int64), empty
