@@ -74,6 +74,15 @@ def _load_detector(model: Path | None, config: Path | None, cascade: bool = Fals
         return Detector.load(model, runtime=runtime, cascade=cascade)
 
 
+def _resolve_threshold(detector, threshold: float | None, max_fpr: float | None) -> float | None:
+    """--threshold as given, or the one --max-fpr reads from the model's clean scores (None: the model's own)."""
+    if max_fpr is None:
+        return threshold
+    chosen = detector.threshold_for_fpr(max_fpr)
+    stderr.print(f"threshold {chosen:.4f}: at most {max_fpr:.2%} of the model's known-clean paragraphs score above it")
+    return chosen
+
+
 @contextmanager
 def _no_status() -> Iterator[None]:
     yield
@@ -100,6 +109,16 @@ CascadeOption = Annotated[
         "scores differ slightly (see `spindetect info`).",
     ),
 ]
+MaxFprOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-fpr",
+        min=0.0,
+        max=0.999,
+        help="Instead of --threshold: the threshold at which at most this share of the model's known-clean "
+        "paragraphs (its validation split) would count as spun, e.g. 0.01.",
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML config whose [bold]runtime[/] section sets batch size, threads and the document size limit."),
@@ -118,6 +137,7 @@ def score(
         float | None,
         typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which a document is [bold]spun[/]. Default: the model's own."),
     ] = None,
+    max_fpr: MaxFprOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
 ) -> None:
     """Score documents for spinning and garbling.
@@ -142,8 +162,11 @@ def score(
     with status 1 and a summary on stderr.
     """
     _setup_logging(verbose)
+    if threshold is not None and max_fpr is not None:
+        raise _fail("give --threshold or --max-fpr, not both")
     try:
         detector = _load_detector(model, config, cascade)
+        threshold = _resolve_threshold(detector, threshold, max_fpr)
     except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
         raise _fail(str(error)) from None
     if jsonl:
@@ -253,6 +276,7 @@ def filter_command(
         float | None,
         typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which text is rejected. Default: the model's own."),
     ] = None,
+    max_fpr: MaxFprOption = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run of the same command (needs --out).")
     ] = False,
@@ -282,6 +306,8 @@ def filter_command(
       spindetect filter crawl.jsonl --paragraphs --out trimmed.jsonl
     """
     _setup_logging(verbose)
+    if threshold is not None and max_fpr is not None:
+        raise _fail("give --threshold or --max-fpr, not both")
     if resume and out is None:
         raise _fail("--resume needs --out: records already written to stdout cannot be taken back")
     named = {name: path for name, path in (("kept", out), ("rejected", rejected), ("errors", errors)) if path is not None}
@@ -289,6 +315,7 @@ def filter_command(
         raise _fail("--out, --rejected and --errors must be different files")
     try:
         detector = _load_detector(model, config, cascade)
+        threshold = _resolve_threshold(detector, threshold, max_fpr)
     except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
         raise _fail(str(error)) from None
     from spindetect.filtering import FilterSettings

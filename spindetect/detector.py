@@ -183,6 +183,11 @@ class Detector:
     def threshold(self) -> float:
         return self.model.threshold
 
+    def threshold_for_fpr(self, max_fpr: float) -> float:
+        """The threshold at which at most `max_fpr` of the model's known-clean paragraphs count as spun
+        (scored in this detector's mode)."""
+        return self.model.threshold_for_fpr(max_fpr, cascade=self.cascade)
+
     def filter(
         self,
         records: Iterable[dict | str],

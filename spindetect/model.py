@@ -101,6 +101,17 @@ class TrainedModel:
     # band of fast scores it leaves to this model.
     fast: TrainedModel | None = None
     cascade_band: CascadeBand | None = None
+    # Scores of known-clean paragraphs (the validation split's), in full and in cascade mode: what a
+    # threshold for a false-positive budget is read from (`threshold_for_fpr`).
+    clean_scores: np.ndarray | None = None
+    cascade_clean_scores: np.ndarray | None = None
+
+    def threshold_for_fpr(self, max_fpr: float, cascade: bool = False) -> float:
+        """The lowest threshold at which at most `max_fpr` of the known-clean paragraphs score as spun."""
+        scores = self.cascade_clean_scores if cascade else self.clean_scores
+        if scores is None or scores.size == 0:
+            raise ModelError("this model stores no clean-text scores to read a false-positive rate from; retrain it")
+        return threshold_for_fpr(scores, max_fpr)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Probability that each row's paragraph is spun or garbled."""
@@ -119,6 +130,13 @@ class TrainedModel:
             "reference": self.reference.to_json(),
             "metrics": self.metrics,
         }
+        calibration = {
+            name: np.round(np.sort(scores), 6).tolist()
+            for name, scores in (("clean_scores", self.clean_scores), ("cascade_clean_scores", self.cascade_clean_scores))
+            if scores is not None
+        }
+        if calibration:
+            metadata["calibration"] = calibration
         if self.fast is not None and self.cascade_band is not None:
             self.fast.save(directory / FAST_MODEL_DIR)
             metadata["cascade"] = self.cascade_band.to_json()
@@ -154,7 +172,22 @@ class TrainedModel:
             metrics=metadata.get("metrics", {}),
             fast=fast,
             cascade_band=band,
+            **{
+                name: np.asarray(scores, dtype=np.float64)
+                for name, scores in metadata.get("calibration", {}).items()
+                if name in ("clean_scores", "cascade_clean_scores")
+            },
         )
+
+
+def threshold_for_fpr(clean_scores: np.ndarray, max_fpr: float) -> float:
+    """The lowest threshold with at most `max_fpr` of `clean_scores` at or above it (above them all for 0)."""
+    if not 0.0 <= max_fpr < 1.0:
+        raise ValueError(f"a false-positive rate must be in [0, 1), got {max_fpr}")
+    ordered = np.sort(clean_scores)
+    allowed = int(np.floor(max_fpr * ordered.size + 1e-9))
+    highest_passing = ordered[ordered.size - allowed - 1]
+    return float(min(np.nextafter(highest_passing, np.inf), 1.0))
 
 
 def default_model_dir() -> Path:

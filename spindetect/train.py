@@ -77,6 +77,7 @@ def train_model(
         config=config,
         reference=FeatureReference.fit(features[train], labels[train]),
         metrics=metrics,
+        clean_scores=valid_scores[labels[valid] == 0],
     )
     if config.cascade.enabled:
         splits_and_labels = {name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test))}
@@ -123,4 +124,7 @@ def add_cascade(
         config=fast_config,
         reference=FeatureReference.fit(fast_features[train], train_labels),
     )
-    return replace(model, metrics=metrics, fast=fast, cascade_band=band)
+    cascade_valid = band.combine(fast_valid, valid_scores)
+    return replace(
+        model, metrics=metrics, fast=fast, cascade_band=band, cascade_clean_scores=cascade_valid[valid_labels == 0]
+    )

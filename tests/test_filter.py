@@ -3,6 +3,7 @@
 import json
 import pickle
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -269,3 +270,27 @@ def test_dataset_map_adds_score_columns_row_for_row(detector) -> None:
     assert kept.num_rows == sum(label == "clean" for label in scored["spin_label"])
     with pytest.raises(KeyError, match="no column 'body'"):
         dataset.map(SpinColumns(detector, text_field="body"), batched=True)
+
+
+def test_threshold_for_a_false_positive_budget() -> None:
+    from spindetect.model import threshold_for_fpr
+
+    scores = np.arange(1, 11) / 10  # 0.1 ... 1.0
+    assert threshold_for_fpr(scores[:9], 0.0) > 0.9 and threshold_for_fpr(scores[:9], 0.0) < 0.9 + 1e-9
+    at_20_percent = threshold_for_fpr(scores, 0.2)
+    assert np.mean(scores >= at_20_percent) == pytest.approx(0.2)
+    assert np.mean(scores >= threshold_for_fpr(scores, 0.25)) <= 0.25
+    with pytest.raises(ValueError):
+        threshold_for_fpr(scores, 1.0)
+
+
+def test_max_fpr_reads_the_threshold_from_the_models_clean_scores(tiny_model_dir, detector) -> None:
+    model = detector.model
+    assert model.clean_scores is not None and model.cascade_clean_scores is not None
+    expected = detector.threshold_for_fpr(0.1)
+    assert np.mean(model.clean_scores >= expected) <= 0.1
+    result = runner.invoke(app, ["filter", "-", "--model", str(tiny_model_dir), "--max-fpr", "0.1"], input=json.dumps({"text": BODY}))
+    assert result.exit_code == 0, result.output
+    assert f"threshold {expected:.4f}" in result.stderr
+    both = runner.invoke(app, ["score", "-", "--model", str(tiny_model_dir), "--max-fpr", "0.1", "--threshold", "0.5"], input=BODY)
+    assert both.exit_code == 2 and "not both" in both.stderr
