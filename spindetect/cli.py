@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -531,6 +532,138 @@ def _print_metrics(model: TrainedModel) -> None:
             f"test roc_auc {cascade['test'].get('roc_auc', float('nan')):.4f}, fast classifier alone "
             f"{cascade['test_fast_only'].get('roc_auc', float('nan')):.4f}"
         )
+
+
+LabeledDataOption = Annotated[Path, typer.Option("--data", "-d", help="Labeled texts: .jsonl, .csv or .parquet.", show_default=False)]
+LabelFieldOption = Annotated[str, typer.Option("--label-field", help="The field holding the label.")]
+SpunValueOption = Annotated[
+    list[str] | None,
+    typer.Option("--spun-value", help="A label value meaning spun, besides spun/1/true (repeatable)."),
+]
+CleanValueOption = Annotated[
+    list[str] | None,
+    typer.Option("--clean-value", help="A label value meaning clean, besides clean/0/false (repeatable)."),
+]
+
+
+def _read_labeled(data: Path, text_field: str, label_field: str, group_field: str | None, spun: list[str] | None, clean: list[str] | None):
+    from spindetect.labeled import LabeledDataError, read_labeled
+
+    try:
+        labeled = read_labeled(data, text_field, label_field, group_field, tuple(spun or ()), tuple(clean or ()))
+    except LabeledDataError as error:
+        raise _fail(str(error)) from None
+    if labeled.skipped:
+        stderr.print(f"[yellow]warning:[/] {labeled.skipped} rows have no text in {text_field!r} and are left out")
+    return labeled
+
+
+def _score_labeled_with_progress(detector, labeled):
+    from spindetect.evaluation import score_labeled
+
+    with _progress("scoring", None) as progress:
+        task = progress.add_task("scoring texts", total=None)
+        return score_labeled(detector, labeled, lambda done, total: progress.update(task, completed=done, total=total))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path | None, typer.Argument(help="Model directory. Default: the shipped model.", show_default=False)] = None,
+    data: LabeledDataOption = ...,
+    text_field: Annotated[str, typer.Option("--text-field", help="The field holding the text.")] = "text",
+    label_field: LabelFieldOption = "label",
+    group_field: Annotated[str | None, typer.Option("--group-field", help="Also report metrics per value of this field.")] = None,
+    spun_value: SpunValueOption = None,
+    clean_value: CleanValueOption = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Default: the model's own.")] = None,
+    max_fpr: MaxFprOption = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Directory to write report.json and report.md into.")] = None,
+    cascade: CascadeOption = False,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
+) -> None:
+    """Measure a model on labeled texts: ROC-AUC, PR-AUC, F1, TPR at 1% and 5% FPR, per group if asked.
+
+    Each labeled text is scored as one document, as `spindetect score` would.
+
+    [bold]Example[/]
+
+      spindetect evaluate --data labeled.jsonl --label-field is_spun --group-field source --report eval/
+    """
+    from spindetect.evaluation import evaluation_report, markdown_report
+
+    _setup_logging(verbose)
+    if threshold is not None and max_fpr is not None:
+        raise _fail("give --threshold or --max-fpr, not both")
+    labeled = _read_labeled(data, text_field, label_field, group_field, spun_value, clean_value)
+    try:
+        detector = _load_detector(model, config, cascade)
+        threshold = _resolve_threshold(detector, threshold, max_fpr)
+    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
+        raise _fail(str(error)) from None
+    scores, scored = _score_labeled_with_progress(detector, labeled)
+    result = evaluation_report(labeled, scores, scored, detector.threshold if threshold is None else threshold)
+    markdown = markdown_report(result, f"spindetect evaluation of {model or 'the shipped model'} on {data.name}")
+    stdout.print(markdown, markup=False)
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "report.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        (report / "report.md").write_text(markdown, encoding="utf-8")
+        stderr.print(f"report written to {report}")
+
+
+@app.command()
+def calibrate(
+    model: Annotated[Path | None, typer.Argument(help="Model directory. Default: the shipped model.", show_default=False)] = None,
+    data: LabeledDataOption = ...,
+    max_fpr: Annotated[float, typer.Option("--max-fpr", min=0.0, max=0.999, help="Share of clean texts that may be flagged.", show_default=False)] = ...,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write (a copy with the new threshold).", show_default=False)] = ...,
+    text_field: Annotated[str, typer.Option("--text-field", help="The field holding the text.")] = "text",
+    label_field: LabelFieldOption = "label",
+    spun_value: SpunValueOption = None,
+    clean_value: CleanValueOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
+) -> None:
+    """Set a model's threshold from your own clean texts, for a false-positive budget.
+
+    The clean texts of --data (label clean/0/false) are scored; the new threshold flags at most --max-fpr
+    of them. Spun texts in the same file, if any, show what recall that threshold keeps. The result is a
+    copy of the model in --output, whose threshold is the default from then on, and whose `--max-fpr`
+    reads from your clean texts.
+
+    [bold]Example[/]
+
+      spindetect calibrate --data my_clean_docs.jsonl --max-fpr 0.01 --output models/mine
+
+      spindetect filter crawl.jsonl --model models/mine --out kept.jsonl
+    """
+    from spindetect.evaluation import calibrated
+
+    _setup_logging(verbose)
+    if output.resolve() == default_model_dir().resolve():
+        raise _fail("--output is the model shipped inside the package; write the calibrated copy elsewhere")
+    labeled = _read_labeled(data, text_field, label_field, None, spun_value, clean_value)
+    try:
+        detector = _load_detector(model, config)
+    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
+        raise _fail(str(error)) from None
+    scores, scored = _score_labeled_with_progress(detector, labeled)
+    clean_scores = scores[scored & (labeled.labels == 0)]
+    try:
+        new_model = calibrated(detector.model, clean_scores, max_fpr, str(data))
+    except ValueError as error:
+        raise _fail(f"{data}: {error}") from None
+    new_model.save(output)
+    calibration = new_model.metrics["calibration"]
+    stdout.print(
+        f"threshold {calibration['previous_threshold']:.4f} -> {calibration['threshold']:.4f}: flags "
+        f"{calibration['false_positive_rate']:.2%} of {calibration['clean_texts']} clean texts (budget {max_fpr:.2%})"
+    )
+    spun_scores = scores[scored & (labeled.labels == 1)]
+    if spun_scores.size:
+        stdout.print(f"recall on the {spun_scores.size} spun texts: {np.mean(spun_scores >= calibration['threshold']):.2%}")
+    stderr.print(f"calibrated model written to {output}")
 
 
 @app.command()

@@ -110,7 +110,11 @@ class TrainedModel:
         """The lowest threshold at which at most `max_fpr` of the known-clean paragraphs score as spun."""
         scores = self.cascade_clean_scores if cascade else self.clean_scores
         if scores is None or scores.size == 0:
-            raise ModelError("this model stores no clean-text scores to read a false-positive rate from; retrain it")
+            mode = "cascade mode" if cascade else "full mode"
+            raise ModelError(
+                f"this model stores no clean-text scores for {mode} to read a false-positive rate from "
+                "(a calibrated model keeps only full mode's); run `spindetect calibrate` or retrain it"
+            )
         return threshold_for_fpr(scores, max_fpr)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:

@@ -3,16 +3,11 @@
 import pytest
 
 from spindetect.detector import Detector
+from tests.texts import NEWS_SENTENCES
 
 ray = pytest.importorskip("ray")
 
-SENTENCES = [
-    "The city council voted on Tuesday to approve a new budget for the coming year.",
-    "Months of debate over the cost of repairing roads and bridges came to an end.",
-    "Scientists said the new telescope would let them study distant planets in detail.",
-    "The company reported higher profits as demand for its products grew overseas.",
-    "Heavy rain flooded several streets and closed the main highway for hours.",
-]
+SENTENCES = NEWS_SENTENCES[:5]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,113 @@
+"""Reading a user's labeled texts (JSON Lines, CSV or Parquet) for evaluation and calibration.
+
+Labels may be booleans, 0/1, or strings: "spun" and "clean" are understood, and `spun_values` names the
+user's own positive labels ("garbled", "machine"); every other string counts as clean only when the user
+says so with `clean_values`, so a typo in a label never passes silently as clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_SPUN_VALUES = ("spun", "1", "true")
+DEFAULT_CLEAN_VALUES = ("clean", "0", "false")
+
+
+class LabeledDataError(ValueError):
+    """A labeled file that cannot be used, with the reason and where."""
+
+
+@dataclass(frozen=True)
+class LabeledData:
+    texts: list[str]
+    labels: np.ndarray  # 1 = spun or garbled, 0 = clean
+    groups: list[str] | None  # the group field's value per text, when one was asked for
+    skipped: int  # rows without a usable text (counted, and reported by the caller)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """All rows of a .jsonl/.json (JSON Lines), .csv or .parquet file, as dicts."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".json", ".ndjson"):
+            rows = []
+            with open(path, encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as error:
+                            raise LabeledDataError(f"{path}:{number}: invalid JSON: {error}") from None
+            return rows
+        if suffix == ".csv":
+            with open(path, encoding="utf-8", newline="") as handle:
+                return list(csv.DictReader(handle))
+        if suffix == ".parquet":
+            try:
+                import pyarrow.parquet
+            except ImportError:
+                raise LabeledDataError("reading Parquet needs pyarrow: pip install pyarrow") from None
+            return pyarrow.parquet.read_table(path).to_pylist()
+    except OSError as error:
+        raise LabeledDataError(f"{path}: cannot read: {error.strerror or error}") from None
+    raise LabeledDataError(f"{path}: unknown format {suffix!r}; use .jsonl, .csv or .parquet")
+
+
+def _label(value: object, spun: set[str], clean: set[str]) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return int(value)
+    key = str(value).strip().lower()
+    if key in spun:
+        return 1
+    if key in clean:
+        return 0
+    return None
+
+
+def read_labeled(
+    path: Path,
+    text_field: str = "text",
+    label_field: str = "label",
+    group_field: str | None = None,
+    spun_values: tuple[str, ...] = (),
+    clean_values: tuple[str, ...] = (),
+) -> LabeledData:
+    rows = read_rows(path)
+    if not rows:
+        raise LabeledDataError(f"{path}: no rows")
+    spun = {value.lower() for value in (*DEFAULT_SPUN_VALUES, *spun_values)}
+    clean = {value.lower() for value in (*DEFAULT_CLEAN_VALUES, *clean_values)}
+    texts, labels, groups = [], [], []
+    unknown: Counter[str] = Counter()
+    skipped = 0
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict) or label_field not in row:
+            raise LabeledDataError(f"{path}: row {number} has no field {label_field!r} (choose it with --label-field)")
+        text = row.get(text_field)
+        if not isinstance(text, str) or not text.strip():
+            skipped += 1
+            continue
+        label = _label(row[label_field], spun, clean)
+        if label is None:
+            unknown[str(row[label_field])] += 1
+            continue
+        texts.append(text)
+        labels.append(label)
+        if group_field is not None:
+            groups.append(str(row.get(group_field, "")))
+    if unknown:
+        shown = ", ".join(f"{value!r} ({count})" for value, count in unknown.most_common(5))
+        raise LabeledDataError(
+            f"{path}: labels neither spun nor clean: {shown}; name them with --spun-value or --clean-value"
+        )
+    if not texts:
+        raise LabeledDataError(f"{path}: no row has a text in field {text_field!r} (choose it with --text-field)")
+    return LabeledData(texts, np.array(labels), groups if group_field is not None else None, skipped)

@@ -1,0 +1,99 @@
+"""`spindetect evaluate` and `spindetect calibrate` on a user's labeled texts."""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from spindetect.cli import app
+from spindetect.detector import Detector
+from tests.texts import NEWS_SENTENCES
+from spindetect.labeled import LabeledDataError, read_labeled
+from spindetect.model import TrainedModel
+
+runner = CliRunner()
+
+SENTENCES = NEWS_SENTENCES
+
+
+def _rows(count: int = 24) -> list[dict]:
+    rows = []
+    for number in range(count):
+        text = " ".join(SENTENCES[(number + k) % len(SENTENCES)] for k in range(2 + number % 3))
+        rows.append({"id": number, "body": text, "is_spun": "garbled" if number % 3 == 0 else "human", "site": "ab"[number % 2]})
+    return rows
+
+
+def _write_jsonl(path, rows) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+LABEL_ARGS = ["--text-field", "body", "--label-field", "is_spun", "--spun-value", "garbled", "--clean-value", "human"]
+
+
+def test_labels_are_read_from_jsonl_and_csv_alike(tmp_path) -> None:
+    rows = _rows()
+    _write_jsonl(tmp_path / "data.jsonl", rows)
+    with open(tmp_path / "data.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    from_jsonl = read_labeled(tmp_path / "data.jsonl", "body", "is_spun", "site", ("garbled",), ("human",))
+    from_csv = read_labeled(tmp_path / "data.csv", "body", "is_spun", "site", ("garbled",), ("human",))
+    assert from_jsonl.texts == from_csv.texts == [row["body"] for row in rows]
+    assert from_jsonl.labels.tolist() == from_csv.labels.tolist() == [int(row["is_spun"] == "garbled") for row in rows]
+    assert from_jsonl.groups == [row["site"] for row in rows]
+
+
+def test_an_unknown_label_is_an_error_naming_it(tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", [{"text": "Some text.", "label": "spun"}, {"text": "More.", "label": "spnu"}])
+    with pytest.raises(LabeledDataError, match="'spnu'"):
+        read_labeled(tmp_path / "data.jsonl")
+
+
+def test_evaluate_reports_overall_and_per_group(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())
+    report = tmp_path / "report"
+    result = runner.invoke(
+        app, ["evaluate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--group-field", "site", "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    written = json.loads((report / "report.json").read_text())
+    assert written["overall"]["n"] == 24 and written["overall"]["n_spun"] == 8
+    assert 0.0 <= written["overall"]["roc_auc"] <= 1.0
+    assert set(written["by_group"]) == {"a", "b"}
+    assert sum(group["n"] for group in written["by_group"].values()) == 24
+    assert "| overall | 24 | 8 |" in (report / "report.md").read_text()
+    assert "| a | 12 |" in result.stdout
+
+
+def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_path) -> None:
+    rows = _rows()
+    _write_jsonl(tmp_path / "data.jsonl", rows)
+    output = tmp_path / "calibrated"
+    result = runner.invoke(
+        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "flags 0.00% of 16 clean texts" in result.stdout
+    model = TrainedModel.load(output)
+    assert model.metrics["calibration"]["clean_texts"] == 16
+    assert model.fast is not None  # the cascade travels with the copy
+
+    # With a budget of 0, every clean text of the calibration data is kept by the calibrated model.
+    clean = [row for row in rows if row["is_spun"] == "human"]
+    decisions = list(Detector.load(output).filter(clean, text_field="body"))
+    assert [d.action for d in decisions] == ["keep"] * len(clean)
+    original = Detector.load(tiny_model_dir)
+    assert max(r.score for r in original.score([row["body"] for row in clean])) < model.threshold
+
+    cascade_budget = runner.invoke(app, ["score", "-", "--model", str(output), "--cascade", "--max-fpr", "0.1"], input=rows[0]["body"])
+    assert cascade_budget.exit_code == 2 and "calibrate" in cascade_budget.stderr
+
+
+def test_calibrate_without_clean_texts_says_so(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", [{"text": SENTENCES[0] * 3, "label": "spun"}])
+    result = runner.invoke(app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), "--max-fpr", "0.01", "--output", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "no clean texts" in result.stderr
