@@ -488,7 +488,7 @@ def train(
       spindetect score --model models/my-model article.txt
 
     The model directory holds the classifier, its threshold, the config, metrics on the held-out test
-    split and the generated dataset. Language-model features are cached in the user cache directory
+    split, plots of the test scores (plots/*.png) and the generated dataset. Language-model features are cached in the user cache directory
     ($SPINDETECT_CACHE), so a second run with another classifier is fast.
     """
     _setup_logging(verbose)
@@ -589,6 +589,8 @@ def evaluate(
     [bold]Example[/]
 
       spindetect evaluate --data labeled.jsonl --label-field is_spun --group-field source --report eval/
+
+    --report also writes ROC and precision-recall curves and score histograms as PNG.
     """
     from spindetect.evaluation import evaluation_report, markdown_report
 
@@ -609,6 +611,9 @@ def evaluate(
         report.mkdir(parents=True, exist_ok=True)
         (report / "report.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         (report / "report.md").write_text(markdown, encoding="utf-8")
+        from spindetect.plots import write_plots
+
+        write_plots(report, labeled.labels[scored], scores[scored], result["threshold"])
         stderr.print(f"report written to {report}")
 
 

@@ -20,11 +20,13 @@ from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.metrics import binary_metrics, metrics_by_rate
 from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold
+from spindetect.plots import write_plots
 from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources, write_examples
 
 logger = logging.getLogger(__name__)
 
 DATASET_FILE = "dataset.jsonl"
+PLOTS_DIR = "plots"  # curves and histograms on the test split
 
 
 def train_model(
@@ -83,6 +85,7 @@ def train_model(
         splits_and_labels = {name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test))}
         model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, rates[test])
     model.save(output_dir)
+    write_plots(output_dir / PLOTS_DIR, labels[test], test_scores, threshold, rates[test])
     return model
 
 

@@ -66,6 +66,8 @@ def test_evaluate_reports_overall_and_per_group(tiny_model_dir, tmp_path) -> Non
     assert sum(group["n"] for group in written["by_group"].values()) == 24
     assert "| overall | 24 | 8 |" in (report / "report.md").read_text()
     assert "| a | 12 |" in result.stdout
+    for name in ("roc.png", "pr.png", "score_histogram.png"):
+        assert (report / name).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_path) -> None:

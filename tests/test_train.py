@@ -31,3 +31,9 @@ def test_training_is_deterministic_and_splits_never_share_a_source(tiny_model_di
     assert {example["split"] for example in examples} == {"train", "valid", "test"}
     spun = [example for example in examples if example["label"] == 1]
     assert spun and all(example["replaced"] > 0 and example["style"] == "thesaurus_spin" for example in spun)
+
+
+def test_training_writes_plots_of_the_test_split(tiny_model_dir) -> None:
+    for name in ("roc.png", "pr.png", "score_histogram.png", "recall_by_rate.png"):
+        path = tiny_model_dir / "plots" / name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
