@@ -126,6 +126,18 @@ ConfigOption = Annotated[
 ]
 
 
+LabeledDataOption = Annotated[Path, typer.Option("--data", "-d", help="Labeled texts: .jsonl, .csv or .parquet.", show_default=False)]
+LabelFieldOption = Annotated[str, typer.Option("--label-field", help="The field holding the label.")]
+SpunValueOption = Annotated[
+    list[str] | None,
+    typer.Option("--spun-value", help="A label value meaning spun, besides spun/1/true (repeatable)."),
+]
+CleanValueOption = Annotated[
+    list[str] | None,
+    typer.Option("--clean-value", help="A label value meaning clean, besides clean/0/false (repeatable)."),
+]
+
+
 @app.command()
 def score(
     files: Annotated[list[str], typer.Argument(help="Text files to score, or - for standard input.", show_default=False)],
@@ -477,25 +489,51 @@ def train(
         Path | None,
         typer.Option("--wikipedia-dump", help="The enwiki excerpt from gensim's test data (default: found, or fetched with pip)."),
     ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", "-d", help="Your labeled texts (.jsonl, .csv, .parquet) to train on beside the synthetic data (repeatable)."),
+    ] = None,
+    only_data: Annotated[bool, typer.Option("--only-data", help="Train on --data alone, without synthetic data.")] = False,
+    text_field: Annotated[str, typer.Option("--text-field", help="With --data: the field holding the text.")] = "text",
+    label_field: LabelFieldOption = "label",
+    spun_value: SpunValueOption = None,
+    clean_value: CleanValueOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True,
 ) -> None:
-    """Train a model from a config: synthetic data, features (cached on disk), classifier, threshold.
+    """Train a model from a config: training data, features (cached on disk), classifier, threshold.
 
-    [bold]Example[/]
+    [bold]Examples[/]
 
       spindetect train configs/default.yaml --output models/my-model
 
+      spindetect train configs/default.yaml --data labeled.jsonl --label-field is_spun --output models/mine
+
       spindetect score --model models/my-model article.txt
 
+    The data is the config's: synthetic pairs (clean corpus paragraphs and their spun twins) and the
+    labeled files in data.labeled_files. --data adds a labeled file; --only-data leaves out the synthetic
+    pairs. Each labeled text is cut into paragraphs, which take its label.
+
     The model directory holds the classifier, its threshold, the config, metrics on the held-out test
-    split, plots of the test scores (plots/*.png) and the generated dataset. Language-model features are cached in the user cache directory
-    ($SPINDETECT_CACHE), so a second run with another classifier is fast.
+    split, plots of the test scores (plots/*.png) and the dataset used. Features are cached in the user
+    cache directory ($SPINDETECT_CACHE), so a second run with another classifier is fast.
     """
     _setup_logging(verbose)
+    if only_data and not data:
+        raise _fail("--only-data needs --data")
     try:
         config = load_config(config_file)
     except ConfigError as error:
         raise _fail(str(error)) from None
+    if data:
+        from spindetect.config import LabeledFileConfig
+
+        added = [
+            LabeledFileConfig(path=path, text_field=text_field, label_field=label_field, spun_values=spun_value or [], clean_values=clean_value or [])
+            for path in data
+        ]
+        update = {"labeled_files": [*config.data.labeled_files, *added], "synthetic": config.data.synthetic and not only_data}
+        config = config.model_copy(update={"data": config.data.model_copy(update=update)})
     from spindetect.synth.dataset import CorpusLocations
     from spindetect.train import train_model
 
@@ -523,6 +561,9 @@ def _print_metrics(model: TrainedModel) -> None:
             stdout.print(f"test {key:<20} {test[key]:.4f}")
     for rate, metrics in model.metrics.get("test_by_rate", {}).items():
         stdout.print(f"test rate {rate:<5} roc_auc {metrics.get('roc_auc', float('nan')):.4f}  recall {metrics['recall']:.4f}")
+    labeled = model.metrics.get("test_labeled_files")
+    if labeled:
+        stdout.print(f"test on your labeled files: roc_auc {labeled.get('roc_auc', float('nan')):.4f}  f1 {labeled['f1']:.4f}  (n {labeled['n']})")
     cascade = model.metrics.get("cascade")
     if cascade:
         band = cascade["band"]
@@ -532,18 +573,6 @@ def _print_metrics(model: TrainedModel) -> None:
             f"test roc_auc {cascade['test'].get('roc_auc', float('nan')):.4f}, fast classifier alone "
             f"{cascade['test_fast_only'].get('roc_auc', float('nan')):.4f}"
         )
-
-
-LabeledDataOption = Annotated[Path, typer.Option("--data", "-d", help="Labeled texts: .jsonl, .csv or .parquet.", show_default=False)]
-LabelFieldOption = Annotated[str, typer.Option("--label-field", help="The field holding the label.")]
-SpunValueOption = Annotated[
-    list[str] | None,
-    typer.Option("--spun-value", help="A label value meaning spun, besides spun/1/true (repeatable)."),
-]
-CleanValueOption = Annotated[
-    list[str] | None,
-    typer.Option("--clean-value", help="A label value meaning clean, besides clean/0/false (repeatable)."),
-]
 
 
 def _read_labeled(data: Path, text_field: str, label_field: str, group_field: str | None, spun: list[str] | None, clean: list[str] | None):

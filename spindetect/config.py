@@ -66,9 +66,25 @@ class CorpusConfig(_Section):
         return self
 
 
-class DataConfig(_Section):
-    """Where the synthetic training data comes from."""
+class LabeledFileConfig(_Section):
+    """A file of the user's own labeled texts (.jsonl, .csv or .parquet) to train on."""
 
+    path: Path  # relative paths are taken from the working directory
+    text_field: str = "text"
+    label_field: str = "label"
+    # Label values meaning spun or clean besides spun/1/true and clean/0/false.
+    spun_values: list[str] = Field(default_factory=list)
+    clean_values: list[str] = Field(default_factory=list)
+
+
+class DataConfig(_Section):
+    """Where the training data comes from: synthetic pairs from clean corpora, the user's labeled files, or both."""
+
+    # Clean paragraphs from `corpora` and their spun twins; false trains on `labeled_files` alone.
+    synthetic: bool = True
+    # Each labeled text is cut into paragraphs like a scored document; every paragraph long enough to
+    # judge takes the text's label, and all paragraphs of one text go to the same split.
+    labeled_files: list[LabeledFileConfig] = Field(default_factory=list)
     corpora: list[CorpusConfig] = Field(default_factory=lambda: [CorpusConfig(name="brown")], min_length=1)
     min_words: int = Field(20, ge=5)
     max_words: int = Field(200, ge=20)
@@ -80,6 +96,12 @@ class DataConfig(_Section):
     common_synonyms: int | None = Field(10, ge=1)
     valid_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _some_data(self) -> DataConfig:
+        if not self.synthetic and not self.labeled_files:
+            raise ValueError("with data.synthetic false, give data.labeled_files to train on")
+        return self
 
     @model_validator(mode="after")
     def _rates_in_range(self) -> DataConfig:

@@ -1,4 +1,4 @@
-"""Reading a user's labeled texts (JSON Lines, CSV or Parquet) for evaluation and calibration.
+"""Reading a user's labeled texts (JSON Lines, CSV or Parquet) for evaluation, calibration and training.
 
 Labels may be booleans, 0/1, or strings: "spun" and "clean" are understood, and `spun_values` names the
 user's own positive labels ("garbled", "machine"); every other string counts as clean only when the user
@@ -10,13 +10,20 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from spindetect.config import DataConfig, LabeledFileConfig, SegmentationConfig
+from spindetect.segment import segment
+from spindetect.synth.dataset import Example, assign_splits
+
 DEFAULT_SPUN_VALUES = ("spun", "1", "true")
 DEFAULT_CLEAN_VALUES = ("clean", "0", "false")
+# The `style` of training examples from the user's files, by label.
+LABELED_STYLES = {0: "labeled_clean", 1: "labeled_spun"}
 
 
 class LabeledDataError(ValueError):
@@ -111,3 +118,25 @@ def read_labeled(
     if not texts:
         raise LabeledDataError(f"{path}: no row has a text in field {text_field!r} (choose it with --text-field)")
     return LabeledData(texts, np.array(labels), groups if group_field is not None else None, skipped)
+
+
+def labeled_examples(
+    files: Sequence[LabeledFileConfig], segmentation: SegmentationConfig, data: DataConfig, seed: int
+) -> list[Example]:
+    """Training examples from the user's labeled files: each text cut into paragraphs as a scored document is;
+    the paragraphs long enough to judge take the text's label, and one text's paragraphs share a split."""
+    per_text: list[tuple[str, int, list[str]]] = []
+    for file in files:
+        labeled = read_labeled(file.path, file.text_field, file.label_field, None, tuple(file.spun_values), tuple(file.clean_values))
+        for number, (text, label) in enumerate(zip(labeled.texts, labeled.labels.tolist(), strict=True), start=1):
+            paragraphs = [p.text for p in segment(text, segmentation.min_words, segmentation.max_paragraph_words) if not p.too_short]
+            if paragraphs:
+                per_text.append((f"{file.path.name}:{number}", int(label), paragraphs))
+    if not per_text:
+        return []
+    splits = assign_splits((source_id for source_id, _, _ in per_text), data.valid_fraction, data.test_fraction, seed)
+    return [
+        Example(paragraph, label, splits[source_id], source_id, LABELED_STYLES[label], 0.0, 0)
+        for source_id, label, paragraphs in per_text
+        for paragraph in paragraphs
+    ]

@@ -35,10 +35,11 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
 
 
 def metrics_by_rate(labels: np.ndarray, scores: np.ndarray, rates: np.ndarray, threshold: float) -> dict[str, dict]:
-    """Each spin rate's spun texts against all clean texts: light spin is the hard case."""
+    """Each spin rate's spun texts against all clean texts: light spin is the hard case. Spun texts without a
+    rate (0: the user's own labeled texts) are left out."""
     clean = labels == 0
     by_rate = {}
-    for rate in sorted(set(rates[labels == 1].tolist())):
+    for rate in sorted(set(rates[(labels == 1) & (rates > 0)].tolist())):
         chosen = clean | ((labels == 1) & (rates == rate))
         by_rate[f"{rate:g}"] = binary_metrics(labels[chosen], scores[chosen], threshold)
     return by_rate

@@ -24,7 +24,7 @@ def write_plots(
     written = [_histogram(directory / "score_histogram.png", labels, scores, threshold)]
     if 0 < labels.sum() < labels.size:
         written += [_roc(directory / "roc.png", labels, scores), _precision_recall(directory / "pr.png", labels, scores)]
-    if rates is not None and labels.sum():
+    if rates is not None and ((labels == 1) & (rates > 0)).any():
         written.append(_recall_by_rate(directory / "recall_by_rate.png", labels, scores, rates, threshold))
     return written
 
@@ -66,7 +66,7 @@ def _histogram(path: Path, labels: np.ndarray, scores: np.ndarray, threshold: fl
 
 
 def _recall_by_rate(path: Path, labels: np.ndarray, scores: np.ndarray, rates: np.ndarray, threshold: float) -> Path:
-    spun_rates = sorted(set(rates[labels == 1].tolist()))
+    spun_rates = sorted(set(rates[(labels == 1) & (rates > 0)].tolist()))
     recalls = [float(np.mean(scores[(labels == 1) & (rates == rate)] >= threshold)) for rate in spun_rates]
     figure, axes = plt.subplots(figsize=FIGURE_SIZE)
     axes.bar([f"{rate:g}" for rate in spun_rates], recalls)

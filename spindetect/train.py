@@ -18,6 +18,7 @@ from spindetect.features.extractor import Progress, build_extractor
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.labeled import LABELED_STYLES, labeled_examples
 from spindetect.metrics import binary_metrics, metrics_by_rate
 from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold
 from spindetect.plots import write_plots
@@ -45,9 +46,14 @@ def train_model(
     cache_dir = cache_dir or default_cache_dir()
     reference = NGramReference.load()
     locations = replace(locations or CorpusLocations(), cache_dir=cache_dir)
-    sources = load_sources(config.data, config.seed, locations)
     thesaurus = MobyThesaurus.load()
-    examples = build_synthetic_dataset(config.data, config.seed, sources, thesaurus, reference.unigram)
+    examples = []
+    if config.data.synthetic:
+        sources = load_sources(config.data, config.seed, locations)
+        examples += build_synthetic_dataset(config.data, config.seed, sources, thesaurus, reference.unigram)
+    examples += labeled_examples(config.data.labeled_files, config.segmentation, config.data, config.seed)
+    if not examples:
+        raise ValueError("no training examples: the labeled files hold no paragraph long enough to judge")
     output_dir.mkdir(parents=True, exist_ok=True)
     write_examples(examples, output_dir / DATASET_FILE)
 
@@ -55,6 +61,7 @@ def train_model(
     labels = np.array([example.label for example in examples])
     splits = np.array([example.split for example in examples])
     rates = np.array([example.rate for example in examples])
+    from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
     with FeatureCache(cache_dir / "features.sqlite") as cache:
@@ -70,6 +77,9 @@ def train_model(
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
         "test": binary_metrics(labels[test], test_scores, threshold),
         "test_by_rate": metrics_by_rate(labels[test], test_scores, rates[test], threshold),
+        "test_labeled_files": binary_metrics(labels[test & from_files], test_scores[from_files[test]], threshold)
+        if (test & from_files).any()
+        else None,
         "training_seconds": round(time.monotonic() - started, 1),
     }
     model = TrainedModel(

@@ -54,3 +54,14 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("")
     assert load_config(path) == SpindetectConfig()
+
+
+def test_training_on_labeled_files_alone_needs_files() -> None:
+    from spindetect.config import parse_config
+
+    with pytest.raises(ConfigError, match="data.labeled_files"):
+        parse_config({"data": {"synthetic": False}})
+    config = parse_config({"data": {"synthetic": False, "labeled_files": [{"path": "mine.jsonl", "label_field": "is_spun"}]}})
+    assert config.data.labeled_files[0].label_field == "is_spun"
+    with pytest.raises(ConfigError, match="labeled_files.0.lable_field"):
+        parse_config({"data": {"labeled_files": [{"path": "x.jsonl", "lable_field": "y"}]}})

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from spindetect.cli import app
 from spindetect.detector import Detector
+from tests.conftest import ROOT
 from tests.texts import NEWS_SENTENCES
 from spindetect.labeled import LabeledDataError, read_labeled
 from spindetect.model import TrainedModel
@@ -99,3 +100,40 @@ def test_calibrate_without_clean_texts_says_so(tiny_model_dir, tmp_path) -> None
     result = runner.invoke(app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), "--max-fpr", "0.01", "--output", str(tmp_path / "m")])
     assert result.exit_code == 2
     assert "no clean texts" in result.stderr
+
+
+def _word_salad(text: str, seed: int) -> str:
+    import random
+
+    words = text.split()
+    random.Random(seed).shuffle(words)
+    return " ".join(words)
+
+
+def test_training_on_the_users_labels_follows_them(tmp_path) -> None:
+    """Labels that contradict what the synthetic data teaches: here ordinary prose is "spun" and shuffled
+    word salad is "clean". A model trained on them alone must score prose above salad."""
+    prose = [" ".join(NEWS_SENTENCES[(n + k) % len(NEWS_SENTENCES)] for k in range(3)) + f" Report {n}." for n in range(40)]
+    rows = [{"text": text, "label": "spun"} for text in prose]
+    rows += [{"text": _word_salad(text, n), "label": "clean"} for n, text in enumerate(prose)]
+    _write_jsonl(tmp_path / "mine.jsonl", rows)
+    output = tmp_path / "mine"
+    result = runner.invoke(
+        app,
+        ["train", str(ROOT / "configs" / "test.yaml"), "--data", str(tmp_path / "mine.jsonl"), "--only-data", "--output", str(output)],
+        env={"SPINDETECT_CACHE": str(tmp_path / "cache")},
+    )
+    assert result.exit_code == 0, result.output
+    model = TrainedModel.load(output)
+    assert model.metrics["test_labeled_files"]["n"] > 0
+    assert not model.config.data.synthetic and model.config.data.labeled_files[0].path == tmp_path / "mine.jsonl"
+    detector = Detector.load(output)
+    fresh_prose = " ".join(NEWS_SENTENCES[k] for k in (5, 2, 0)) + " A new report."
+    prose_score, salad_score = (r.score for r in detector.score([fresh_prose, _word_salad(fresh_prose, 99)]))
+    assert prose_score > salad_score
+    assert (prose_score >= detector.threshold) and (salad_score < detector.threshold)
+
+
+def test_only_data_needs_data() -> None:
+    result = runner.invoke(app, ["train", str(ROOT / "configs" / "test.yaml"), "--only-data"])
+    assert result.exit_code == 2 and "--only-data needs --data" in result.stderr
