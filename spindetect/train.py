@@ -37,7 +37,8 @@ def train_model(
     cache_dir: Path | None = None,
     progress: Callable[[int], Progress] | None = None,
 ) -> TrainedModel:
-    """Build the synthetic data, fit, pick the threshold on validation, evaluate on test, save to `output_dir`.
+    """Build the training data (synthetic pairs and labeled files), fit, pick the threshold on validation,
+    evaluate on test, and save the model with its plots to `output_dir`.
 
     `progress(total)` is called once with the number of texts to featurise and returns the per-batch
     callback of a progress bar.
