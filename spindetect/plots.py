@@ -69,6 +69,8 @@ def _recall_by_rate(path: Path, labels: np.ndarray, scores: np.ndarray, rates: n
     spun_rates = sorted(set(rates[(labels == 1) & (rates > 0)].tolist()))
     recalls = [float(np.mean(scores[(labels == 1) & (rates == rate)] >= threshold)) for rate in spun_rates]
     figure, axes = plt.subplots(figsize=FIGURE_SIZE)
-    axes.bar([f"{rate:g}" for rate in spun_rates], recalls)
+    positions = np.arange(len(spun_rates))
+    axes.bar(positions, recalls)
+    axes.set_xticks(positions, [f"{rate:g}" for rate in spun_rates])
     axes.set(xlabel="share of content words replaced", ylabel="recall at the threshold", title="Recall by spin rate", ylim=(0, 1))
     return _save(figure, path)

@@ -7,7 +7,7 @@ from spindetect.config import ConfigError, SpindetectConfig, load_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["default.yaml", "test.yaml"])
+@pytest.mark.parametrize("name", ["default.yaml", "fast.yaml", "test.yaml"])
 def test_shipped_configs_load(name: str) -> None:
     assert isinstance(load_config(ROOT / "configs" / name), SpindetectConfig)
 
