@@ -65,21 +65,30 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# What loading a detector or reading its calibration can fail with, each with a message for the user.
+_LOAD_ERRORS = (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable)
+
+
 def _load_detector(model: Path | None, config: Path | None, cascade: bool = False):
+    """The detector the command options ask for; a failure ends the command with its message."""
     from spindetect.detector import Detector
 
-    runtime: RuntimeConfig | None = None
-    if config is not None:
-        runtime = load_config(config).runtime
-    with stderr.status("loading models…", spinner="dots") if stderr.is_terminal else _no_status():
-        return Detector.load(model, runtime=runtime, cascade=cascade)
+    try:
+        runtime = None if config is None else load_config(config).runtime
+        with stderr.status("loading models…", spinner="dots") if stderr.is_terminal else _no_status():
+            return Detector.load(model, runtime=runtime, cascade=cascade)
+    except _LOAD_ERRORS as error:
+        raise _fail(str(error)) from None
 
 
 def _resolve_threshold(detector, threshold: float | None, max_fpr: float | None) -> float | None:
     """--threshold as given, or the one --max-fpr reads from the model's clean scores (None: the model's own)."""
     if max_fpr is None:
         return threshold
-    chosen = detector.threshold_for_fpr(max_fpr)
+    try:
+        chosen = detector.threshold_for_fpr(max_fpr)
+    except ModelError as error:
+        raise _fail(str(error)) from None
     stderr.print(f"threshold {chosen:.4f}: at most {max_fpr:.2%} of the model's known-clean paragraphs score above it")
     return chosen
 
@@ -177,11 +186,8 @@ def score(
     _setup_logging(verbose)
     if threshold is not None and max_fpr is not None:
         raise _fail("give --threshold or --max-fpr, not both")
-    try:
-        detector = _load_detector(model, config, cascade)
-        threshold = _resolve_threshold(detector, threshold, max_fpr)
-    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
-        raise _fail(str(error)) from None
+    detector = _load_detector(model, config, cascade)
+    threshold = _resolve_threshold(detector, threshold, max_fpr)
     if jsonl:
         failed = _score_jsonl(detector, files, text_field, threshold)
         total = failed.total
@@ -326,11 +332,8 @@ def filter_command(
     named = {name: path for name, path in (("kept", out), ("rejected", rejected), ("errors", errors)) if path is not None}
     if len(set(named.values())) < len(named):
         raise _fail("--out, --rejected and --errors must be different files")
-    try:
-        detector = _load_detector(model, config, cascade)
-        threshold = _resolve_threshold(detector, threshold, max_fpr)
-    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
-        raise _fail(str(error)) from None
+    detector = _load_detector(model, config, cascade)
+    threshold = _resolve_threshold(detector, threshold, max_fpr)
     from spindetect.filtering import FilterSettings
     from spindetect.outputs import CheckpointedOutputs, OutputError
 
@@ -420,11 +423,10 @@ def _filter_jsonl(detector, files: list[str], settings, outputs) -> _FilterTally
         elif name == "errors":
             stderr.print(f"[yellow]not scored:[/] {escape(line['error'])}", highlight=False)
 
-    skip = outputs.records_done if outputs is not None else 0
     last_checkpoint = time.monotonic()
     with _progress("records", None) as progress:
         task = progress.add_task("filtering records", total=None)
-        for decision in filter_records(detector, counted(itertools.islice(records(), skip, None)), settings):
+        for decision in filter_records(detector, counted(itertools.islice(records(), tally.skipped_by_resume, None)), settings):
             if decision.action == "keep":
                 tally.kept += 1
                 write("kept", decision.output)
@@ -466,10 +468,7 @@ def serve(
       curl -s localhost:8000/filter -H 'content-type: application/json' -d '{"records": [{"text": "…"}]}'
     """
     _setup_logging(verbose)
-    try:
-        detector = _load_detector(model, config, cascade)
-    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
-        raise _fail(str(error)) from None
+    detector = _load_detector(model, config, cascade)
     import uvicorn
 
     from spindetect.serve import ServiceLimits, create_app
@@ -627,11 +626,8 @@ def evaluate(
     if threshold is not None and max_fpr is not None:
         raise _fail("give --threshold or --max-fpr, not both")
     labeled = _read_labeled(data, text_field, label_field, group_field, spun_value, clean_value)
-    try:
-        detector = _load_detector(model, config, cascade)
-        threshold = _resolve_threshold(detector, threshold, max_fpr)
-    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
-        raise _fail(str(error)) from None
+    detector = _load_detector(model, config, cascade)
+    threshold = _resolve_threshold(detector, threshold, max_fpr)
     scores, scored = _score_labeled_with_progress(detector, labeled)
     result = evaluation_report(labeled, scores, scored, detector.threshold if threshold is None else threshold)
     markdown = markdown_report(result, f"spindetect evaluation of {model or 'the shipped model'} on {data.name}")
@@ -678,10 +674,7 @@ def calibrate(
     if output.resolve() == default_model_dir().resolve():
         raise _fail("--output is the model shipped inside the package; write the calibrated copy elsewhere")
     labeled = _read_labeled(data, text_field, label_field, None, spun_value, clean_value)
-    try:
-        detector = _load_detector(model, config)
-    except (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable) as error:
-        raise _fail(str(error)) from None
+    detector = _load_detector(model, config)
     scores, scored = _score_labeled_with_progress(detector, labeled)
     clean_scores = scores[scored & (labeled.labels == 0)]
     try:

@@ -41,12 +41,7 @@ def batched_forward(scorer: LanguageModelScorer, paragraphs: list[str]) -> None:
     encoded = [[encoder.bos_id, *ids][: scorer.max_tokens] for ids in encoder.encode(paragraphs)]
     with torch.inference_mode():
         for batch in scorer._length_sorted_batches(encoded):
-            width = max(len(encoded[i]) for i in batch)
-            input_ids = torch.full((len(batch), width), encoder.pad_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, index in enumerate(batch):
-                input_ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
-                attention_mask[row, : len(encoded[index])] = 1
+            input_ids, attention_mask = scorer.padded_batch([encoded[i] for i in batch])
             scorer.language_model.model(input_ids=input_ids, attention_mask=attention_mask)
 
 

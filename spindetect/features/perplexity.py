@@ -230,16 +230,20 @@ class LanguageModelScorer:
                 batches.append([index])
         return batches
 
-    @torch.inference_mode()
-    def _score_batch(self, batch: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        model = self.language_model.model
-        pad_id = self.language_model.encoder.pad_id
+    def padded_batch(self, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token id rows padded to the longest, and the attention mask marking the real tokens."""
         width = max(len(ids) for ids in batch)
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        input_ids = torch.full((len(batch), width), self.language_model.encoder.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
         for row, ids in enumerate(batch):
             input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
             attention_mask[row, : len(ids)] = 1
+        return input_ids, attention_mask
+
+    @torch.inference_mode()
+    def _score_batch(self, batch: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        model = self.language_model.model
+        input_ids, attention_mask = self.padded_batch(batch)
         hidden = model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         # Position t predicts token t + 1; keep only positions whose next token is real.
         predicts_real_token = attention_mask[:, 1:].bool()
