@@ -246,18 +246,20 @@ def _open_inputs(files: list[str]) -> Iterator[tuple[str, BinaryIO]]:
             yield path, handle
 
 
+def _read_records(files: list[str], text_field: str) -> Iterator[JsonlRecord]:
+    """The records of every input in turn, in order."""
+    for name, handle in _open_inputs(files):
+        yield from iter_jsonl(handle, text_field, name)
+
+
 def _score_jsonl(detector, files: list[str], text_field: str, threshold: float | None) -> _JsonlTally:
     from spindetect.filtering import chunks, score_isolating_failures
 
     tally = _JsonlTally()
 
-    def records() -> Iterator[JsonlRecord]:
-        for name, handle in _open_inputs(files):
-            yield from iter_jsonl(handle, text_field, name)
-
     with _progress("records", None) as progress:
         task = progress.add_task("scoring records", total=None)
-        for chunk in chunks(records()):
+        for chunk in chunks(_read_records(files, text_field)):
             scorable = [record for record in chunk if record.error is None]
             results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
             for record in chunk:
@@ -406,10 +408,6 @@ def _filter_jsonl(detector, files: list[str], settings, outputs) -> _FilterTally
     if outputs is not None and outputs.records_done:
         tally = _FilterTally(**outputs.counts, skipped_by_resume=outputs.records_done)
 
-    def records() -> Iterator[JsonlRecord]:
-        for name, handle in _open_inputs(files):
-            yield from iter_jsonl(handle, settings.text_field, name)
-
     def counted(records: Iterator[JsonlRecord]) -> Iterator[JsonlRecord]:
         for record in records:
             tally.read += 1
@@ -426,7 +424,7 @@ def _filter_jsonl(detector, files: list[str], settings, outputs) -> _FilterTally
     last_checkpoint = time.monotonic()
     with _progress("records", None) as progress:
         task = progress.add_task("filtering records", total=None)
-        for decision in filter_records(detector, counted(itertools.islice(records(), tally.skipped_by_resume, None)), settings):
+        for decision in filter_records(detector, counted(itertools.islice(_read_records(files, settings.text_field), tally.skipped_by_resume, None)), settings):
             if decision.action == "keep":
                 tally.kept += 1
                 write("kept", decision.output)
