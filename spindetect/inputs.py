@@ -103,7 +103,8 @@ def check_record(value: object, line_number: int, text_field: str, where: str) -
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} is {type(text).__name__}, not a string")
     if not text.strip():
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} is empty")
-    if looks_binary(text.encode("utf-8", "replace")):
+    # Only the first _SNIFF_BYTES are inspected; as many characters encode to at least that many bytes.
+    if looks_binary(text[:_SNIFF_BYTES].encode("utf-8", "replace")):
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} looks like binary data, not text")
     return JsonlRecord(line_number, value, text, None)
 
