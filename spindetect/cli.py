@@ -135,7 +135,7 @@ ConfigOption = Annotated[
 ]
 
 
-LabeledDataOption = Annotated[Path, typer.Option("--data", "-d", help="Labeled texts: .jsonl, .csv or .parquet.", show_default=False)]
+LabeledDataOption = Annotated[Path, typer.Option("--data", "-d", help="Labeled texts: .jsonl, .csv, .parquet, or a split of a saved `datasets` dataset (e.g. MODEL/dataset/test).", show_default=False)]
 LabelFieldOption = Annotated[str, typer.Option("--label-field", help="The field holding the label.")]
 SpunValueOption = Annotated[
     list[str] | None,
@@ -558,6 +558,11 @@ def _print_metrics(model: TrainedModel) -> None:
             stdout.print(f"test {key:<20} {test[key]:.4f}")
     for rate, metrics in model.metrics.get("test_by_rate", {}).items():
         stdout.print(f"test rate {rate:<5} roc_auc {metrics.get('roc_auc', float('nan')):.4f}  recall {metrics['recall']:.4f}")
+    for style, metrics in model.metrics.get("test_by_style", {}).items():
+        if metrics["n_spun"] == 0:
+            stdout.print(f"test style {style:<15} flagged {metrics['false_positive_rate']:.4f} of {metrics['n']} clean")
+        elif "roc_auc" in metrics:
+            stdout.print(f"test style {style:<15} roc_auc {metrics['roc_auc']:.4f}  recall {metrics['recall']:.4f}  (n {metrics['n']})")
     labeled = model.metrics.get("test_labeled_files")
     if labeled:
         stdout.print(f"test on your labeled files: roc_auc {labeled.get('roc_auc', float('nan')):.4f}  f1 {labeled['f1']:.4f}  (n {labeled['n']})")

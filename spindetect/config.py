@@ -77,6 +77,48 @@ class LabeledFileConfig(_Section):
     clean_values: list[str] = Field(default_factory=list)
 
 
+class PhraseSpinConfig(_Section):
+    """Phrase-level spinning: multiword phrases and function words swapped for thesaurus synonyms."""
+
+    enabled: bool = False
+    # Share of the clean paragraphs that also get a phrase-spun twin.
+    share: float = Field(0.3, gt=0, le=1)
+    # Share of phrase and function-word candidates rewritten, taken in turn.
+    rates: list[float] = Field(default_factory=lambda: [0.3, 0.6, 1.0])
+
+    @model_validator(mode="after")
+    def _rates_in_range(self) -> PhraseSpinConfig:
+        if not self.rates or any(not 0 < rate <= 1 for rate in self.rates):
+            raise ValueError("rates must be a non-empty list of rates in (0, 1]")
+        return self
+
+
+class TorturedInsertionConfig(_Section):
+    """Tortured phrases put in place of the established terms they garble, where a clean paragraph has one."""
+
+    enabled: bool = False
+    # At most this many paragraphs (with a term of the list) get a tortured twin.
+    max_paragraphs: int = Field(400, ge=1)
+    # Share of the tortured-phrase list kept for the test split; train and valid draw from the rest.
+    held_out_fraction: float = Field(0.3, gt=0, lt=1)
+
+
+class MachineTranslationConfig(_Section):
+    """Garbled machine translations against their human post-edits (the packaged MLQE-PE sample)."""
+
+    enabled: bool = False
+    sentences_per_paragraph: int = Field(4, ge=1, le=20)
+    # Paragraphs of each quality (garbled, clean) to use at most; None: all the sample makes.
+    max_paragraphs: int | None = Field(None, ge=1)
+
+
+class RoundTripConfig(_Section):
+    """Clean paragraphs translated to Portuguese and back offline: fluent rewrites that must stay clean."""
+
+    enabled: bool = False
+    max_paragraphs: int = Field(300, ge=1)
+
+
 class DataConfig(_Section):
     """Where the training data comes from: synthetic pairs from clean corpora, the user's labeled files, or both."""
 
@@ -96,6 +138,11 @@ class DataConfig(_Section):
     common_synonyms: int | None = Field(10, ge=1)
     valid_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
+    # More kinds of synthetic text beside the thesaurus-spun twins; each is off unless enabled.
+    phrase_spin: PhraseSpinConfig = PhraseSpinConfig()
+    tortured: TorturedInsertionConfig = TorturedInsertionConfig()
+    machine_translation: MachineTranslationConfig = MachineTranslationConfig()
+    round_trip: RoundTripConfig = RoundTripConfig()
 
     @model_validator(mode="after")
     def _some_data(self) -> DataConfig:

@@ -39,7 +39,10 @@ class LabeledData:
 
 
 def read_rows(path: Path) -> list[dict]:
-    """All rows of a .jsonl/.json (JSON Lines), .csv or .parquet file, as dicts."""
+    """All rows of a .jsonl/.json (JSON Lines), .csv or .parquet file, or of a dataset saved with
+    `datasets` (a directory), as dicts."""
+    if path.is_dir():
+        return _saved_dataset_rows(path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".jsonl", ".json", ".ndjson"):
@@ -63,7 +66,20 @@ def read_rows(path: Path) -> list[dict]:
             return pyarrow.parquet.read_table(path).to_pylist()
     except OSError as error:
         raise LabeledDataError(f"{path}: cannot read: {error.strerror or error}") from None
-    raise LabeledDataError(f"{path}: unknown format {suffix!r}; use .jsonl, .csv or .parquet")
+    raise LabeledDataError(f"{path}: unknown format {suffix!r}; use .jsonl, .csv, .parquet or a saved dataset directory")
+
+
+def _saved_dataset_rows(path: Path) -> list[dict]:
+    from datasets import Dataset, load_from_disk
+
+    try:
+        dataset = load_from_disk(str(path))
+    except FileNotFoundError:
+        raise LabeledDataError(f"{path}: a directory, but not a dataset saved with datasets' save_to_disk") from None
+    if not isinstance(dataset, Dataset):
+        names = ", ".join(dataset)
+        raise LabeledDataError(f"{path}: a dataset with splits ({names}); name one, e.g. {path / next(iter(dataset))}")
+    return dataset.to_list()
 
 
 def _label(value: object, spun: set[str], clean: set[str]) -> int | None:

@@ -43,3 +43,19 @@ def metrics_by_rate(labels: np.ndarray, scores: np.ndarray, rates: np.ndarray, t
         chosen = clean | ((labels == 1) & (rates == rate))
         by_rate[f"{rate:g}"] = binary_metrics(labels[chosen], scores[chosen], threshold)
     return by_rate
+
+
+def metrics_by_style(
+    labels: np.ndarray, scores: np.ndarray, styles: np.ndarray, threshold: float, clean_counterpart: dict[str, str]
+) -> dict[str, dict]:
+    """Each spun style against the clean texts it was made from (the style `clean_counterpart` names, else
+    "clean"); each clean style on its own, where only the share the threshold flags means anything."""
+    by_style = {}
+    for style in sorted(set(styles.tolist())):
+        of_style = styles == style
+        if labels[of_style].all():
+            chosen = of_style | (styles == clean_counterpart.get(style, "clean"))
+        else:
+            chosen = of_style
+        by_style[style] = binary_metrics(labels[chosen], scores[chosen], threshold)
+    return by_style

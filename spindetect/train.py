@@ -19,15 +19,23 @@ from spindetect.features.perplexity import LM_FEATURE_PREFIX
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.labeled import LABELED_STYLES, labeled_examples
-from spindetect.metrics import binary_metrics, metrics_by_rate
+from spindetect.metrics import binary_metrics, metrics_by_rate, metrics_by_style
+from spindetect.model_card import CARD_FILE, model_card
 from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold
 from spindetect.plots import write_plots
-from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources, write_examples
+from spindetect.synth.dataset import (
+    CLEAN_COUNTERPART,
+    CorpusLocations,
+    build_synthetic_dataset,
+    load_sources,
+)
+from spindetect.synth.storage import save_dataset
 
 logger = logging.getLogger(__name__)
 
-DATASET_FILE = "dataset.jsonl"
+DATASET_DIR = "dataset"  # the training data as a `datasets` DatasetDict, with its card
 PLOTS_DIR = "plots"  # curves and histograms on the test split
+LABELED_COUNTERPART = {LABELED_STYLES[1]: LABELED_STYLES[0]}
 
 
 def train_model(
@@ -50,18 +58,21 @@ def train_model(
     thesaurus = MobyThesaurus.load()
     examples = []
     if config.data.synthetic:
-        sources = load_sources(config.data, config.seed, locations)
-        examples += build_synthetic_dataset(config.data, config.seed, sources, thesaurus, reference.unigram)
+        corpus = load_sources(config.data, config.seed, locations)
+        examples += build_synthetic_dataset(config.data, config.seed, corpus, thesaurus, reference.unigram, cache_dir)
     examples += labeled_examples(config.data.labeled_files, config.segmentation, config.data, config.seed)
     if not examples:
         raise ValueError("no training examples: the labeled files hold no paragraph long enough to judge")
     output_dir.mkdir(parents=True, exist_ok=True)
-    write_examples(examples, output_dir / DATASET_FILE)
+    save_dataset(examples, output_dir / DATASET_DIR, config)
 
     texts = [example.text for example in examples]
     labels = np.array([example.label for example in examples])
     splits = np.array([example.split for example in examples])
     rates = np.array([example.rate for example in examples])
+    styles = np.array([example.style for example in examples])
+    # Metrics by rate compare thesaurus-spun paragraphs with the corpus paragraphs they were spun from.
+    corpus_pairs = np.isin(styles, ["clean", "thesaurus_spin"])
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
@@ -77,7 +88,8 @@ def train_model(
         "counts": {name: {"clean": int((splits == name).sum() - labels[splits == name].sum()), "spun": int(labels[splits == name].sum())} for name in ("train", "valid", "test")},
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
         "test": binary_metrics(labels[test], test_scores, threshold),
-        "test_by_rate": metrics_by_rate(labels[test], test_scores, rates[test], threshold),
+        "test_by_rate": metrics_by_rate(labels[test & corpus_pairs], test_scores[corpus_pairs[test]], rates[test & corpus_pairs], threshold),
+        "test_by_style": metrics_by_style(labels[test], test_scores, styles[test], threshold, CLEAN_COUNTERPART | LABELED_COUNTERPART),
         "test_labeled_files": binary_metrics(labels[test & from_files], test_scores[from_files[test]], threshold)
         if (test & from_files).any()
         else None,
@@ -94,9 +106,11 @@ def train_model(
     )
     if config.cascade.enabled:
         splits_and_labels = {name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test))}
-        model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, rates[test])
+        model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, rates[test], corpus_pairs[test])
     model.save(output_dir)
-    write_plots(output_dir / PLOTS_DIR, labels[test], test_scores, threshold, rates[test])
+    (output_dir / CARD_FILE).write_text(model_card(model), encoding="utf-8")
+    spin_rates = np.where(styles == "thesaurus_spin", rates, 0.0)
+    write_plots(output_dir / PLOTS_DIR, labels[test], test_scores, threshold, spin_rates[test])
     return model
 
 
@@ -107,6 +121,7 @@ def add_cascade(
     valid_scores: np.ndarray,
     test_scores: np.ndarray,
     test_rates: np.ndarray,
+    test_corpus_pairs: np.ndarray,
 ) -> TrainedModel:
     """`model` with a fast classifier on its features without the language model's, the band of fast scores
     left to the full model (chosen on validation), and the cascade's test metrics."""
@@ -129,7 +144,9 @@ def add_cascade(
         "test_share_to_language_model": float(band.uncertain(fast_test).mean()),
         "test": binary_metrics(test_labels, cascade_test, model.threshold),
         "test_fast_only": binary_metrics(test_labels, fast_test, model.threshold),
-        "test_by_rate": metrics_by_rate(test_labels, cascade_test, test_rates, model.threshold),
+        "test_by_rate": metrics_by_rate(
+            test_labels[test_corpus_pairs], cascade_test[test_corpus_pairs], test_rates[test_corpus_pairs], model.threshold
+        ),
     }
     fast = TrainedModel(
         classifier=fast_classifier,

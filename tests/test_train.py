@@ -1,11 +1,9 @@
-import json
-
 import numpy as np
 
 from spindetect.config import load_config
 from spindetect.model import TrainedModel
 from spindetect.synth.dataset import CorpusLocations
-from spindetect.train import DATASET_FILE, train_model
+from spindetect.train import DATASET_DIR, train_model
 
 from .conftest import BROWN_SAMPLE, ROOT
 
@@ -15,7 +13,8 @@ def test_training_is_deterministic_and_splits_never_share_a_source(tiny_model_di
     again = tmp_path / "again"
     train_model(config, again, CorpusLocations(brown_dir=BROWN_SAMPLE), cache_dir=tmp_path / "fresh-cache")
 
-    assert (again / DATASET_FILE).read_text() == (tiny_model_dir / DATASET_FILE).read_text()
+    examples = _saved_examples(again)
+    assert examples == _saved_examples(tiny_model_dir)
     first, second = TrainedModel.load(tiny_model_dir), TrainedModel.load(again)
     assert first.threshold == second.threshold
     rows = np.random.default_rng(1).normal(size=(20, len(first.feature_names)))
@@ -23,17 +22,45 @@ def test_training_is_deterministic_and_splits_never_share_a_source(tiny_model_di
     first_metrics = {k: v for k, v in first.metrics.items() if k != "training_seconds"}
     assert first_metrics == {k: v for k, v in second.metrics.items() if k != "training_seconds"}
 
-    examples = [json.loads(line) for line in (again / DATASET_FILE).read_text().splitlines()]
     splits_of_source: dict[str, set[str]] = {}
     for example in examples:
         splits_of_source.setdefault(example["source_id"], set()).add(example["split"])
     assert all(len(splits) == 1 for splits in splits_of_source.values())
     assert {example["split"] for example in examples} == {"train", "valid", "test"}
-    spun = [example for example in examples if example["label"] == 1]
-    assert spun and all(example["replaced"] > 0 and example["style"] == "thesaurus_spin" for example in spun)
+    spun = [example for example in examples if example["style"] in ("thesaurus_spin", "phrase_spin", "tortured")]
+    assert spun and all(example["label"] == 1 and example["replaced"] > 0 for example in spun)
+
+
+def _saved_examples(model_dir) -> list[dict]:
+    from datasets import load_from_disk
+
+    saved = load_from_disk(str(model_dir / DATASET_DIR))
+    return [row for split in ("train", "valid", "test") for row in saved[split].to_list()]
 
 
 def test_training_writes_plots_of_the_test_split(tiny_model_dir) -> None:
     for name in ("roc.png", "pr.png", "score_histogram.png", "recall_by_rate.png"):
         path = tiny_model_dir / "plots" / name
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_training_reports_each_style_and_rates_only_of_thesaurus_spin(tiny_model_dir) -> None:
+    model = TrainedModel.load(tiny_model_dir)
+    by_style = model.metrics["test_by_style"]
+    examples = [e for e in _saved_examples(tiny_model_dir) if e["split"] == "test"]
+    n_garble_pairs = sum(e["style"] in ("mt_garble", "mt_post_edit") for e in examples)
+    assert by_style["mt_garble"]["n"] == n_garble_pairs and "roc_auc" in by_style["mt_garble"]
+    assert by_style["round_trip"]["n_spun"] == 0 and "false_positive_rate" in by_style["round_trip"]
+    # phrase_spin's rates (0.3, 0.6, 1.0) are not spin rates of content words: they are not in by-rate.
+    assert set(model.metrics["test_by_rate"]) == {"0.2", "0.4"}
+    clean_corpus = sum(e["style"] == "clean" for e in examples)
+    assert all(m["n"] - m["n_spun"] == clean_corpus for m in model.metrics["test_by_rate"].values())
+
+
+def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir) -> None:
+    model = TrainedModel.load(tiny_model_dir)
+    card = (tiny_model_dir / "MODEL_CARD.md").read_text()
+    assert f"Threshold {model.threshold:.3f}" in card
+    garble = model.metrics["test_by_style"]["mt_garble"]
+    assert f"| mt_garble | {garble['n']} | {garble['roc_auc']:.3f} |" in card
+    assert "## Known weaknesses" in card

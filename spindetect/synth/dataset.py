@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from typing import Protocol
+from dataclasses import dataclass
 from pathlib import Path
 
 from spindetect.config import DataConfig
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.tortured import TorturedPhraseLexicon, split_lexicon
 from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs, locate_brown
-from spindetect.synth.spinner import ThesaurusSpinner
+from spindetect.synth.phrases import PhraseSpinner
+from spindetect.synth.spinner import SpinResult, ThesaurusSpinner
+from spindetect.synth.tortured import TorturedPhraseInserter
+from spindetect.synth.translation import (
+    GARBLED,
+    RoundTripTranslator,
+    TranslatedParagraph,
+    read_translations,
+    translated_paragraphs,
+)
 from spindetect.synth.wikipedia import load_wikipedia_paragraphs, locate_wikipedia_dump
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
+# What each synthetic style is, by label; `Example.style` is one of these (or a labeled file's style).
+STYLES = {
+    "clean": "clean paragraph from a corpus",
+    "thesaurus_spin": "content words swapped for thesaurus synonyms of any sense",
+    "phrase_spin": "multiword phrases and function words swapped for thesaurus synonyms",
+    "tortured": "established terms replaced by known tortured phrases",
+    "mt_garble": "garbled machine translation (MLQE-PE, human score below 30)",
+    "mt_post_edit": "human post-edit of the garbled machine translations",
+    "mt_clean": "good machine translation (MLQE-PE, human score 80 or more)",
+    "round_trip": "clean paragraph translated to Portuguese and back: fluent rewrite",
+}
+# The clean texts each spun style is measured against: the same content where there is one.
+CLEAN_COUNTERPART = {"mt_garble": "mt_post_edit"}
 
 
 @dataclass(frozen=True)
@@ -26,8 +49,8 @@ class Example:
     label: int  # 1 = spun or garbled, 0 = clean
     split: str
     source_id: str
-    style: str  # "clean" or the generator that made it, e.g. "thesaurus_spin"
-    rate: float  # the spinner's replacement rate; 0 for clean text
+    style: str  # "clean" or what made it: one of STYLES
+    rate: float  # the spinner's replacement rate; 0 for clean text and styles without a rate
     replaced: int  # words actually replaced
 
 
@@ -45,34 +68,25 @@ def assign_splits(source_ids: Iterable[str], valid_fraction: float, test_fractio
     return splits
 
 
-def spin_pairs(
-    sources: Sequence[SourceParagraph],
-    splits: dict[str, str],
-    thesaurus: MobyThesaurus,
-    rates: Sequence[float],
-    seed: int,
-    word_log_frequency: Callable[[str], float | None] | None = None,
-    common_synonyms: int | None = None,
+class Spinner(Protocol):
+    def spin(self, text: str, rng: random.Random) -> SpinResult: ...
+
+
+def spun_twins(
+    sources: Sequence[SourceParagraph], splits: dict[str, str], spinners: dict[float, Spinner], style: str, seed: int
 ) -> list[Example]:
-    """Each clean paragraph, and a spun twin at a rate taken in turn from `rates` (so each rate is equally common)."""
+    """A spun twin of each paragraph, at a rate taken in turn from `spinners` (so each rate is equally common);
+    a paragraph the spinner left unchanged gets none."""
     rng = random.Random(seed)
-    spinners = {
-        rate: ThesaurusSpinner(thesaurus, rate, word_log_frequency=word_log_frequency, common_synonyms=common_synonyms)
-        for rate in rates
-    }
+    rates = list(spinners)
     examples = []
-    skipped = 0
     for position, source in enumerate(sources):
-        split = splits[source.source_id]
-        examples.append(Example(source.text, 0, split, source.source_id, "clean", 0.0, 0))
         rate = rates[position % len(rates)]
         spun = spinners[rate].spin(source.text, rng)
-        if spun.replaced == 0:
-            skipped += 1  # nothing was changed: this is not a spun example
-            continue
-        examples.append(Example(spun.text, 1, split, source.source_id, "thesaurus_spin", rate, spun.replaced))
-    if skipped:
-        logger.info("%d paragraphs had no word replaced and gave no spun twin", skipped)
+        if spun.replaced:
+            examples.append(Example(spun.text, 1, splits[source.source_id], source.source_id, style, rate, spun.replaced))
+    if len(examples) < len(sources):
+        logger.info("%s: %d paragraphs had nothing replaced and gave no twin", style, len(sources) - len(examples))
     return examples
 
 
@@ -85,9 +99,19 @@ class CorpusLocations:
     cache_dir: Path | None = None
 
 
-def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> list[SourceParagraph]:
+@dataclass(frozen=True)
+class CorpusParagraphs:
+    """Clean paragraphs of the configured corpora: the seeded sample every generator starts from, and the
+    rest, searched only for the terms tortured phrases garble (they are rare in general prose)."""
+
+    sample: list[SourceParagraph]
+    rest: list[SourceParagraph]
+
+
+def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> CorpusParagraphs:
     """Clean paragraphs from each configured corpus: a seeded random sample of `max_paragraphs` each."""
-    sources: list[SourceParagraph] = []
+    sample: list[SourceParagraph] = []
+    rest: list[SourceParagraph] = []
     for position, corpus in enumerate(data.corpora):
         if corpus.name == "brown":
             root = locate_brown(locations.brown_dir, locations.cache_dir)
@@ -98,26 +122,121 @@ def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> lis
         if not paragraphs:
             raise ValueError(f"corpus {corpus.name} gave no paragraphs of {data.min_words}-{data.max_words} words")
         random.Random(seed + position).shuffle(paragraphs)
-        sources.extend(paragraphs[: corpus.max_paragraphs])
+        sample.extend(paragraphs[: corpus.max_paragraphs])
+        rest.extend(paragraphs[corpus.max_paragraphs :])
         logger.info("%s: %d paragraphs (of %d)", corpus.name, min(len(paragraphs), corpus.max_paragraphs), len(paragraphs))
-    return sources
+    return CorpusParagraphs(sample, rest)
 
 
 def build_synthetic_dataset(
     data: DataConfig,
     seed: int,
-    sources: Sequence[SourceParagraph],
+    corpus: CorpusParagraphs,
     thesaurus: MobyThesaurus,
     word_log_frequency: Callable[[str], float | None] | None = None,
+    cache_dir: Path | None = None,
 ) -> list[Example]:
-    """Clean paragraphs and their spun twins, split by source document."""
-    sources = list(sources)
+    """Clean paragraphs and their spun twins, and each enabled extra style, split by source document."""
+    sources = list(corpus.sample)
     random.Random(seed).shuffle(sources)
-    splits = assign_splits((s.source_id for s in sources), data.valid_fraction, data.test_fraction, seed)
-    return spin_pairs(sources, splits, thesaurus, data.spin_rates, seed, word_log_frequency, data.common_synonyms)
+    lexicon_parts = split_lexicon(TorturedPhraseLexicon.load(), data.tortured.held_out_fraction, seed)
+    inserters = tuple(TorturedPhraseInserter(part) for part in lexicon_parts)
+    tortured_sources = (
+        _with_garblable_terms(sources + corpus.rest, inserters, data.tortured.max_paragraphs, seed)
+        if data.tortured.enabled
+        else []
+    )
+    mt = data.machine_translation
+    translated = (
+        translated_paragraphs(read_translations(), mt.sentences_per_paragraph, seed, mt.max_paragraphs)
+        if mt.enabled
+        else []
+    )
+    # Each family is split on its own, so every split holds its share of corpus documents whatever else
+    # the data holds.
+    splits = assign_splits((s.source_id for s in sources + tortured_sources), data.valid_fraction, data.test_fraction, seed)
+    if translated:
+        splits |= assign_splits((p.source_id for p in translated), data.valid_fraction, data.test_fraction, seed)
+
+    examples = [Example(s.text, 0, splits[s.source_id], s.source_id, "clean", 0.0, 0) for s in sources]
+    word_spinners = {
+        rate: ThesaurusSpinner(thesaurus, rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms)
+        for rate in data.spin_rates
+    }
+    examples += spun_twins(sources, splits, word_spinners, "thesaurus_spin", seed)
+    if data.phrase_spin.enabled:
+        chosen = sources[: round(len(sources) * data.phrase_spin.share)]
+        phrase_spinners = {
+            rate: PhraseSpinner(thesaurus, rate, word_log_frequency, data.common_synonyms) for rate in data.phrase_spin.rates
+        }
+        examples += spun_twins(chosen, splits, phrase_spinners, "phrase_spin", seed + 1)
+    if tortured_sources:
+        sampled = {(s.source_id, s.paragraph_index) for s in sources}
+        examples += tortured_twins(tortured_sources, splits, inserters, sampled, seed)
+    examples += translation_examples(translated, splits)
+    if data.round_trip.enabled:
+        chosen = random.Random(seed).sample(sources, min(data.round_trip.max_paragraphs, len(sources)))
+        examples += round_trips(chosen, splits, cache_dir)
+    return examples
 
 
-def write_examples(examples: Sequence[Example], path: Path) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for example in examples:
-            handle.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
+def _with_garblable_terms(
+    paragraphs: Sequence[SourceParagraph], inserters: Sequence[TorturedPhraseInserter], limit: int, seed: int
+) -> list[SourceParagraph]:
+    """Up to `limit` paragraphs (a seeded random choice) holding a term of either part of the list."""
+    probe = random.Random(0)
+    found = [p for p in paragraphs if any(inserter.insert(p.text, probe).replaced for inserter in inserters)]
+    random.Random(seed + 2).shuffle(found)
+    return found[:limit]
+
+
+def tortured_twins(
+    paragraphs: Sequence[SourceParagraph],
+    splits: dict[str, str],
+    inserters: tuple[TorturedPhraseInserter, TorturedPhraseInserter],
+    sampled: set[tuple[str, int]],
+    seed: int,
+) -> list[Example]:
+    """A tortured twin of each paragraph, from the training part of the list for train and valid and the
+    held-out part for test; a paragraph outside the corpus sample brings its clean original along."""
+    training_part, held_out_part = inserters
+    rng = random.Random(seed + 3)
+    examples = []
+    for paragraph in paragraphs:
+        split = splits[paragraph.source_id]
+        inserter = held_out_part if split == "test" else training_part
+        tortured = inserter.insert(paragraph.text, rng)
+        if not tortured.replaced:
+            continue  # its terms are all in the other part of the list
+        examples.append(Example(tortured.text, 1, split, paragraph.source_id, "tortured", 0.0, tortured.replaced))
+        if (paragraph.source_id, paragraph.paragraph_index) not in sampled:
+            examples.append(Example(paragraph.text, 0, split, paragraph.source_id, "clean", 0.0, 0))
+    return examples
+
+
+def translation_examples(paragraphs: Sequence[TranslatedParagraph], splits: dict[str, str]) -> list[Example]:
+    """Garbled translations (spun) with their post-edits (clean), and good translations (clean)."""
+    examples = []
+    for paragraph in paragraphs:
+        split = splits[paragraph.source_id]
+        if paragraph.quality == GARBLED:
+            examples.append(Example(paragraph.machine, 1, split, paragraph.source_id, "mt_garble", 0.0, 0))
+            examples.append(Example(paragraph.post_edit, 0, split, paragraph.source_id, "mt_post_edit", 0.0, 0))
+        else:
+            examples.append(Example(paragraph.machine, 0, split, paragraph.source_id, "mt_clean", 0.0, 0))
+    return examples
+
+
+def round_trips(sources: Sequence[SourceParagraph], splits: dict[str, str], cache_dir: Path | None) -> list[Example]:
+    """Each paragraph translated to Portuguese and back, as a clean example; unchanged ones are dropped."""
+    translator = RoundTripTranslator(cache_dir / "round_trip.jsonl" if cache_dir else None)
+    try:
+        logger.info("translating %d paragraphs to Portuguese and back", len(sources))
+        rewritten = translator.round_trip([source.text for source in sources])
+    finally:
+        translator.close()
+    return [
+        Example(text, 0, splits[source.source_id], source.source_id, "round_trip", 0.0, 0)
+        for source, text in zip(sources, rewritten)
+        if text.strip() and text != source.text
+    ]

@@ -67,7 +67,7 @@ class SpinResult:
 
 
 @dataclass(frozen=True)
-class _Source:
+class SynonymSource:
     """Where a word's synonyms come from and how to bend them back into the word's form."""
 
     synonyms: tuple[str, ...]
@@ -77,7 +77,7 @@ class _Source:
 
 
 @dataclass(frozen=True)
-class _WordSlot:
+class WordSlot:
     start: int
     word: str
     sentence_start: bool
@@ -118,19 +118,16 @@ class ThesaurusSpinner:
         """Spin ``text``; the same text, parameters and ``rng`` state give the same result."""
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {self.rate}")
-        slots = _word_slots(text)
+        slots = word_slots(text)
         # Words written with an initial capital mid-sentence are names here (ALL CAPS is not).
         proper_nouns = {
             slot.word.lower()
             for slot in slots
             if slot.word[:1].isupper() and not slot.word.isupper() and not slot.sentence_start
         }
-        sources: dict[str, _Source | None] = {}
+        sources: dict[str, SynonymSource | None] = {}
 
-        pieces: list[str] = []
-        spans: list[tuple[int, int, str]] = []
-        out_len = 0
-        cursor = 0
+        replacements: list[tuple[int, int, str]] = []
         candidates = 0
         for slot in slots:
             base = _without_possessive(slot.word)
@@ -138,7 +135,7 @@ class ThesaurusSpinner:
                 continue
             key = base.lower()
             if key not in sources:
-                sources[key] = self._source(key)
+                sources[key] = self.synonym_source(key)
             source = sources[key]
             if source is None:
                 continue
@@ -150,26 +147,12 @@ class ThesaurusSpinner:
             choice_seed = rng.getrandbits(64)
             if not swap:
                 continue
-            replacement = self._draw(source, key, random.Random(choice_seed))
+            replacement = self.draw(source, key, random.Random(choice_seed))
             if replacement is None:
                 continue
-            replacement = _match_case(replacement, base)
-            gap = text[cursor : slot.start]
-            pieces.append(gap)
-            out_len += len(gap)
-            spans.append((out_len, out_len + len(replacement), base))
-            pieces.append(replacement)
-            out_len += len(replacement)
-            cursor = slot.start + len(base)  # a possessive "'s" is kept from the original
-        pieces.append(text[cursor:])
-        replaced = len(spans)
-        return SpinResult(
-            text="".join(pieces),
-            replaced=replaced,
-            candidates=candidates,
-            rate=replaced / candidates if candidates else 0.0,
-            spans=tuple(spans),
-        )
+            # Only the base is replaced: a possessive "'s" is kept from the original.
+            replacements.append((slot.start, slot.start + len(base), match_case(replacement, base)))
+        return splice(text, replacements, candidates)
 
     def _eligible(self, word: str, sentence_start: bool, proper_nouns: set[str]) -> bool:
         if len(word) < self.min_word_length or not _LETTERS.fullmatch(word):
@@ -193,10 +176,10 @@ class ThesaurusSpinner:
             lemma in self.thesaurus for lemmas in getAllLemmas(lower).values() for lemma in lemmas
         )
 
-    def _source(self, lower: str) -> _Source | None:
+    def synonym_source(self, lower: str) -> SynonymSource | None:
         """Synonyms for a lowercase word: its own entry, else its lemma's with the tag to restore."""
         if lower in self.thesaurus:
-            return self._limited(self.thesaurus.synonyms(lower), ())
+            return self.limited(self.thesaurus.synonyms(lower), ())
         analyses = getAllLemmas(lower)
         for lemmas in analyses.values():
             for lemma in lemmas:
@@ -210,12 +193,12 @@ class ThesaurusSpinner:
                     if tag is not None
                 )
                 if readings:
-                    return self._limited(self.thesaurus.synonyms(lemma), readings)
+                    return self.limited(self.thesaurus.synonyms(lemma), readings)
         return None
 
-    def _limited(
+    def limited(
         self, synonyms: tuple[str, ...], readings: tuple[tuple[str, str], ...]
-    ) -> _Source | None:
+    ) -> SynonymSource | None:
         if not self.allow_multiword:
             synonyms = tuple(s for s in synonyms if " " not in s)
         if not self.allow_capitalised:
@@ -225,7 +208,7 @@ class ThesaurusSpinner:
         if self.max_candidates_per_word is not None:
             # Shortest first; sorted() is stable, so ties keep the thesaurus order.
             synonyms = tuple(sorted(synonyms, key=len)[: self.max_candidates_per_word])
-        return _Source(synonyms, readings) if synonyms else None
+        return SynonymSource(synonyms, readings) if synonyms else None
 
     def _most_common(self, synonyms: tuple[str, ...]) -> tuple[str, ...]:
         """The `common_synonyms` most frequent synonyms, in thesaurus order; unknown words are dropped.
@@ -241,7 +224,7 @@ class ThesaurusSpinner:
         keep = {synonym for _, synonym in sorted(scored, reverse=True)[: self.common_synonyms]}
         return tuple(synonym for synonym in synonyms if synonym in keep)
 
-    def _draw(self, source: _Source, original: str, rng: random.Random) -> str | None:
+    def draw(self, source: SynonymSource, original: str, rng: random.Random) -> str | None:
         """A uniformly drawn usable synonym (rejection sampling over the entry), or None."""
         for _ in range(_MAX_DRAWS):
             synonym = source.synonyms[rng.randrange(len(source.synonyms))]
@@ -252,14 +235,38 @@ class ThesaurusSpinner:
         return None
 
 
-def _word_slots(text: str) -> list[_WordSlot]:
+def splice(text: str, replacements: list[tuple[int, int, str]], candidates: int) -> SpinResult:
+    """``text`` with each ``(start, end, replacement)`` applied (in order, not overlapping), and each
+    replacement's span in the result with the original text it replaced."""
+    pieces: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    out_len = 0
+    cursor = 0
+    for start, end, replacement in replacements:
+        pieces.append(text[cursor:start])
+        out_len += start - cursor
+        spans.append((out_len, out_len + len(replacement), text[start:end]))
+        pieces.append(replacement)
+        out_len += len(replacement)
+        cursor = end
+    pieces.append(text[cursor:])
+    return SpinResult(
+        text="".join(pieces),
+        replaced=len(spans),
+        candidates=candidates,
+        rate=len(spans) / candidates if candidates else 0.0,
+        spans=tuple(spans),
+    )
+
+
+def word_slots(text: str) -> list[WordSlot]:
     """Every word of ``text`` with its offsets and whether it opens a sentence."""
-    slots: list[_WordSlot] = []
+    slots: list[WordSlot] = []
     previous: re.Match[str] | None = None
     for match in _WORD.finditer(text):
         gap = text[previous.end() : match.start()] if previous else text[: match.start()]
         starts = previous is None or _opens_sentence(gap, previous.group())
-        slots.append(_WordSlot(match.start(), match.group(), starts))
+        slots.append(WordSlot(match.start(), match.group(), starts))
         previous = match
     return slots
 
@@ -282,7 +289,7 @@ def _without_possessive(word: str) -> str:
     return match.group(1) if match else word
 
 
-def _match_case(replacement: str, original: str) -> str:
+def match_case(replacement: str, original: str) -> str:
     """Give ``replacement`` the capitalisation of ``original`` (ALL CAPS or Initial capital)."""
     if len(original) > 1 and original.isupper():
         return replacement.upper()

