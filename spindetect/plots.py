@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: never open a window, work without a display
-
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import numpy as np
+# Figures made directly (not through pyplot) draw to files only: no window, no display needed, and no
+# change to the backend of a caller's pyplot (a notebook's inline plots keep working).
+from matplotlib.figure import Figure
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 FIGURE_SIZE = (5.0, 4.0)
 
@@ -32,13 +30,13 @@ def write_plots(
 def _save(figure, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
 def _roc(path: Path, labels: np.ndarray, scores: np.ndarray) -> Path:
     fpr, tpr, _ = roc_curve(labels, scores)
-    figure, axes = plt.subplots(figsize=FIGURE_SIZE)
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.subplots()
     axes.plot(fpr, tpr)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
     axes.set(xlabel="false-positive rate (clean flagged)", ylabel="true-positive rate (spun caught)", title="ROC")
@@ -47,14 +45,16 @@ def _roc(path: Path, labels: np.ndarray, scores: np.ndarray) -> Path:
 
 def _precision_recall(path: Path, labels: np.ndarray, scores: np.ndarray) -> Path:
     precision, recall, _ = precision_recall_curve(labels, scores)
-    figure, axes = plt.subplots(figsize=FIGURE_SIZE)
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.subplots()
     axes.plot(recall, precision)
     axes.set(xlabel="recall", ylabel="precision", title="Precision-recall", ylim=(0, 1.02))
     return _save(figure, path)
 
 
 def _histogram(path: Path, labels: np.ndarray, scores: np.ndarray, threshold: float) -> Path:
-    figure, axes = plt.subplots(figsize=FIGURE_SIZE)
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.subplots()
     bins = np.linspace(0, 1, 41)
     for label, name in ((0, "clean"), (1, "spun")):
         if (labels == label).any():
@@ -68,7 +68,8 @@ def _histogram(path: Path, labels: np.ndarray, scores: np.ndarray, threshold: fl
 def _recall_by_rate(path: Path, labels: np.ndarray, scores: np.ndarray, rates: np.ndarray, threshold: float) -> Path:
     spun_rates = sorted(set(rates[(labels == 1) & (rates > 0)].tolist()))
     recalls = [float(np.mean(scores[(labels == 1) & (rates == rate)] >= threshold)) for rate in spun_rates]
-    figure, axes = plt.subplots(figsize=FIGURE_SIZE)
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.subplots()
     positions = np.arange(len(spun_rates))
     axes.bar(positions, recalls)
     axes.set_xticks(positions, [f"{rate:g}" for rate in spun_rates])
