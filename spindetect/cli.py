@@ -495,6 +495,10 @@ def train(
     label_field: LabelFieldOption = "label",
     spun_value: SpunValueOption = None,
     clean_value: CleanValueOption = None,
+    group_field: Annotated[
+        str | None,
+        typer.Option("--group-field", help="With --data: texts sharing this field's value (a document and its spun copy) go to the same split."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True,
 ) -> None:
     """Train a model from a config: training data, features (cached on disk), classifier, threshold.
@@ -509,7 +513,8 @@ def train(
 
     The data is the config's: synthetic pairs (clean corpus paragraphs and their spun twins) and the
     labeled files in data.labeled_files. --data adds a labeled file; --only-data leaves out the synthetic
-    pairs. Each labeled text is cut into paragraphs, which take its label.
+    pairs. Each labeled text is cut into paragraphs, which take its label; --group-field keeps related
+    texts (a document and its spun copy) in one split, so the test split measures texts unlike any trained on.
 
     The model directory holds the classifier, its threshold, the config, metrics on the held-out test
     split, plots of the test scores (plots/*.png) and the dataset used. Features are cached in the user
@@ -526,7 +531,14 @@ def train(
         from spindetect.config import LabeledFileConfig
 
         added = [
-            LabeledFileConfig(path=path, text_field=text_field, label_field=label_field, spun_values=spun_value or [], clean_values=clean_value or [])
+            LabeledFileConfig(
+                path=path,
+                text_field=text_field,
+                label_field=label_field,
+                group_field=group_field,
+                spun_values=spun_value or [],
+                clean_values=clean_value or [],
+            )
             for path in data
         ]
         update = {"labeled_files": [*config.data.labeled_files, *added], "synthetic": config.data.synthetic and not only_data}

@@ -72,6 +72,9 @@ class LabeledFileConfig(_Section):
     path: Path  # relative paths are taken from the working directory
     text_field: str = "text"
     label_field: str = "label"
+    # Texts with the same value in this field (a document and its spun copy, one source site) go to the
+    # same split; without it each text is split on its own.
+    group_field: str | None = None
     # Label values meaning spun or clean besides spun/1/true and clean/0/false.
     spun_values: list[str] = Field(default_factory=list)
     clean_values: list[str] = Field(default_factory=list)

@@ -140,14 +140,20 @@ def labeled_examples(
     files: Sequence[LabeledFileConfig], segmentation: SegmentationConfig, data: DataConfig, seed: int
 ) -> list[Example]:
     """Training examples from the user's labeled files: each text cut into paragraphs as a scored document is;
-    the paragraphs long enough to judge take the text's label, and one text's paragraphs share a split."""
+    the paragraphs long enough to judge take the text's label, and one text's paragraphs (one group's, with a
+    `group_field`) share a split."""
     per_text: list[tuple[str, int, list[str]]] = []
     for file in files:
-        labeled = read_labeled(file.path, file.text_field, file.label_field, None, tuple(file.spun_values), tuple(file.clean_values))
+        labeled = read_labeled(
+            file.path, file.text_field, file.label_field, file.group_field, tuple(file.spun_values), tuple(file.clean_values)
+        )
         for number, (text, label) in enumerate(zip(labeled.texts, labeled.labels.tolist(), strict=True), start=1):
             paragraphs = [p.text for p in segment(text, segmentation.min_words, segmentation.max_paragraph_words) if not p.too_short]
+            # Texts of one group (a document and its spun copy, one site) share a split, so none is tested
+            # on a near twin of what it was trained on.
+            source = f"group {labeled.groups[number - 1]}" if labeled.groups is not None else str(number)
             if paragraphs:
-                per_text.append((f"{file.path.name}:{number}", int(label), paragraphs))
+                per_text.append((f"{file.path.name}:{source}", int(label), paragraphs))
     if not per_text:
         return []
     splits = assign_splits((source_id for source_id, _, _ in per_text), data.valid_fraction, data.test_fraction, seed)

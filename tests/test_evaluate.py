@@ -137,3 +137,22 @@ def test_training_on_the_users_labels_follows_them(tmp_path) -> None:
 def test_only_data_needs_data() -> None:
     result = runner.invoke(app, ["train", str(ROOT / "configs" / "test.yaml"), "--only-data"])
     assert result.exit_code == 2 and "--only-data needs --data" in result.stderr
+
+
+def test_labeled_texts_of_one_group_share_a_split(tmp_path) -> None:
+    from spindetect.config import DataConfig, LabeledFileConfig, SegmentationConfig
+    from spindetect.labeled import labeled_examples
+
+    prose = [" ".join(NEWS_SENTENCES[(n + k) % len(NEWS_SENTENCES)] for k in range(3)) for n in range(30)]
+    rows = [{"text": text, "label": "clean", "doc": n} for n, text in enumerate(prose)]
+    rows += [{"text": _word_salad(text, n), "label": "spun", "doc": n} for n, text in enumerate(prose)]
+    _write_jsonl(tmp_path / "pairs.jsonl", rows)
+    segmentation = SegmentationConfig(min_words=5)
+    grouped = labeled_examples([LabeledFileConfig(path=tmp_path / "pairs.jsonl", group_field="doc")], segmentation, DataConfig(), 13)
+    splits_of_doc: dict[str, set[str]] = {}
+    for example in grouped:
+        splits_of_doc.setdefault(example.source_id, set()).add(example.split)
+    assert len(splits_of_doc) == 30 and all(len(splits) == 1 for splits in splits_of_doc.values())
+    assert {example.split for example in grouped} == {"train", "valid", "test"}
+    ungrouped = labeled_examples([LabeledFileConfig(path=tmp_path / "pairs.jsonl")], segmentation, DataConfig(), 13)
+    assert len({example.source_id for example in ungrouped}) == 60
