@@ -64,3 +64,20 @@ def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir
     garble = model.metrics["test_by_style"]["mt_garble"]
     assert f"| mt_garble | {garble['n']} | {garble['roc_auc']:.3f} |" in card
     assert "## Known weaknesses" in card
+
+
+def test_unlisted_tortured_metrics_hide_the_lexicon_count() -> None:
+    from spindetect.train import TORTURED_FEATURE, _unlisted_tortured_metrics
+
+    class ScoresTheLexiconCount:  # a classifier that trusts the lexicon alone
+        def predict_proba(self, features):
+            return np.column_stack([1 - features[:, 1], features[:, 1]])
+
+    features = np.array([[0.3, 1.0], [0.2, 0.0], [0.9, 1.0], [0.1, 0.0], [0.5, 0.0]])
+    labels = np.array([1, 0, 1, 0, 1])
+    styles = np.array(["tortured", "clean", "tortured", "clean", "thesaurus_spin"])
+    names = ("other", TORTURED_FEATURE)
+    blind = _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, names, labels, styles, 0.5)
+    assert blind["n"] == 4 and blind["n_spun"] == 2
+    assert blind["roc_auc"] == 0.5 and blind["recall"] == 0.0  # without the count it sees nothing
+    assert _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, ("a", "b"), labels, styles, 0.5) is None
