@@ -32,14 +32,21 @@ SOURCES = {
 
 def save_dataset(examples: Sequence[Example], directory: Path, config: SpindetectConfig) -> Path:
     """Write the examples as a DatasetDict with one dataset per split, and the card; return the directory."""
-    from datasets import Dataset, DatasetDict
+    from datasets import Dataset, DatasetDict, are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     columns = list(asdict(examples[0])) if examples else list(Example.__dataclass_fields__)
     splits = {}
     for split in SPLITS:
         rows = [asdict(example) for example in examples if example.split == split]
         splits[split] = Dataset.from_dict({column: [row[column] for row in rows] for column in columns})
-    DatasetDict(splits).save_to_disk(str(directory))
+    # Saving takes milliseconds; datasets' own progress bars would only clutter training's progress display.
+    bars_were_on = not are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        DatasetDict(splits).save_to_disk(str(directory))
+    finally:
+        if bars_were_on:
+            enable_progress_bars()
     (directory / CARD_FILE).write_text(dataset_card(examples, config), encoding="utf-8")
     return directory
 

@@ -20,6 +20,9 @@ from spindetect.features.tortured import UNCERTAIN_MARK, TorturedPhraseLexicon, 
 from spindetect.synth.spinner import SpinResult, match_case, splice
 
 
+_WORD = re.compile(r"\w+")  # phrases and texts are cut into the same word tokens
+
+
 class TorturedPhraseInserter:
     """Replace every expected phrase of a lexicon found in a text with a tortured form of it."""
 
@@ -34,17 +37,41 @@ class TorturedPhraseInserter:
             if len(expected.split()) >= 2 and expected not in tortured.lower():
                 variants[expected].append(tortured)
         self._variants = {expected: sorted(set(forms)) for expected, forms in variants.items()}
-        alternatives = "|".join(re.escape(phrase) for phrase in sorted(self._variants, key=len, reverse=True))
-        self._pattern = re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE) if alternatives else None
+        # Phrases by their word tokens: a text is scanned once, looking up the token runs that start at each
+        # word, instead of trying thousands of alternatives of one pattern at every character.
+        self._by_tokens = {tuple(_WORD.findall(phrase)): phrase for phrase in self._variants}
+        self._longest = max((len(tokens) for tokens in self._by_tokens), default=0)
 
     def __len__(self) -> int:
         return len(self._variants)
 
     def insert(self, text: str, rng: random.Random) -> SpinResult:
         """``text`` with each expected phrase replaced by a tortured form drawn with ``rng``."""
-        matches = self._pattern.finditer(text) if self._pattern else ()
-        replacements = [
-            (match.start(), match.end(), match_case(rng.choice(self._variants[match.group().lower()]), match.group()))
-            for match in matches
-        ]
+        tokens = list(_WORD.finditer(text))
+        lowered = [token.group().lower() for token in tokens]
+        replacements = []
+        position = 0
+        while position < len(tokens):
+            match = self._longest_phrase_at(text, tokens, lowered, position)
+            if match is None:
+                position += 1
+                continue
+            length, phrase = match
+            start, end = tokens[position].start(), tokens[position + length - 1].end()
+            original = text[start:end]
+            replacements.append((start, end, match_case(rng.choice(self._variants[phrase]), original)))
+            position += length
         return splice(text, replacements, len(replacements))
+
+    def _longest_phrase_at(
+        self, text: str, tokens: list[re.Match[str]], lowered: list[str], position: int
+    ) -> tuple[int, str] | None:
+        """(tokens spanned, phrase) of the longest phrase starting at token `position`, written exactly as
+        listed apart from case (same hyphens and spaces), or None."""
+        for length in range(min(self._longest, len(tokens) - position), 0, -1):
+            phrase = self._by_tokens.get(tuple(lowered[position : position + length]))
+            if phrase is not None:
+                start, end = tokens[position].start(), tokens[position + length - 1].end()
+                if text[start:end].lower() == phrase:
+                    return length, phrase
+        return None
