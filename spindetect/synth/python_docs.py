@@ -23,7 +23,7 @@ from spindetect.synth.chunking import pack_sentences
 # The Wikipedia reader's sentence splitter knows the abbreviations technical prose uses too ("e.g.",
 # "i.e.", "cf."), and its prose test (starts like a sentence, no markup characters or URLs left,
 # quotes in pairs, not mostly numbers) suits a paragraph taken out of HTML as well as one out of wikitext.
-from spindetect.synth.wikipedia import _split_sentences, _word_count, reads_as_prose
+from spindetect.synth.wikipedia import reads_as_prose, split_sentences, word_count
 
 logger = logging.getLogger(__name__)
 
@@ -254,8 +254,8 @@ def is_prose_paragraph(paragraph: HtmlParagraph) -> bool:
 
 def _chunks(text: str, max_words: int) -> list[str]:
     """The paragraph's sentences packed into chunks of at most ``max_words`` words."""
-    sentences = _split_sentences(text)
-    packed = pack_sentences(sentences, [_word_count(sentence) for sentence in sentences], max_words)
+    sentences = split_sentences(text)
+    packed = pack_sentences(sentences, [word_count(sentence) for sentence in sentences], max_words)
     return [" ".join(chunk) for chunk in packed]
 
 

@@ -639,7 +639,7 @@ _WORD_TOKEN = re.compile(r"\w\S*")
 _NUMERIC_TOKEN = re.compile(r"\d\S*")
 
 
-def _word_count(text: str) -> int:
+def word_count(text: str) -> int:
     return len(_WORD_TOKEN.findall(text))
 
 
@@ -647,7 +647,7 @@ def _ends_sentence(text: str) -> bool:
     return text.rstrip().rstrip(_CLOSERS)[-1:] in {".", "!", "?"}
 
 
-def _split_sentences(text: str) -> list[str]:
+def split_sentences(text: str) -> list[str]:
     """Split at ". X"-style boundaries, except after initials ("J. S. Bach") and abbreviations,
     and inside a double-quoted passage, which a chunk boundary should not cut in two."""
     sentences: list[str] = []
@@ -672,7 +672,7 @@ def _split_sentences(text: str) -> list[str]:
 
 def _pack_sentences(sentences: list[str], max_words: int) -> Iterator[str]:
     """Sentences packed into chunks of at most ``max_words`` words, each chunk one string."""
-    for chunk in pack_sentences(sentences, [_word_count(s) for s in sentences], max_words):
+    for chunk in pack_sentences(sentences, [word_count(s) for s in sentences], max_words):
         yield " ".join(chunk)
 
 
@@ -704,7 +704,7 @@ def reads_as_prose(text: str, min_words: int = 20) -> bool:
     characters (``{{ }} [[ ]] | < > =``) or URLs, double quotes in pairs, and not mostly numbers.
     """
     first_letter = _FIRST_ALNUM.search(text)
-    words = _word_count(text)
+    words = word_count(text)
     return (
         first_letter is not None
         and not first_letter.group(0).islower()
@@ -725,7 +725,7 @@ def paragraphs_from_wikitext(
         if _hole_inside_sentence(block):
             continue
         block = _tidy_holes(block)
-        for chunk in _pack_sentences(_split_sentences(block), max_words):
+        for chunk in _pack_sentences(split_sentences(block), max_words):
             if reads_as_prose(chunk, min_words):
                 kept.append(SourceParagraph(chunk, source_id, len(kept), GENRE))
     return kept
