@@ -2,8 +2,8 @@
 
     python benchmarks/bench_cascade.py DATASET [--split test] [--limit 400] [--model DIR]
 
-DATASET is the `dataset.jsonl` a `spindetect train` run writes beside its model (every example with its
-text, label and split). Both modes score the paragraphs of the split with the same loaded detector, each
+DATASET is the `dataset/` directory a `spindetect train` run writes beside its model (the training data as
+a `datasets` DatasetDict, one dataset per split). Both modes score the paragraphs of the split with the same loaded detector, each
 twice in alternation (full, cascade, full, cascade) so that both see warm caches; the second timing of each
 counts. Reports paragraphs/s of each and their ratio, the share of paragraphs the cascade sent to the
 language model, and each mode's ROC-AUC with the difference.
@@ -12,7 +12,6 @@ language model, and each mode's ROC-AUC with the difference.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -20,21 +19,17 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from spindetect.detector import Detector
+from spindetect.labeled import read_labeled
 
 
 def read_split(path: Path, split: str, limit: int | None) -> tuple[list[str], np.ndarray]:
-    texts, labels = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            example = json.loads(line)
-            if example["split"] == split:
-                texts.append(example["text"])
-                labels.append(example["label"])
+    labeled = read_labeled(path / split)
+    texts, labels = labeled.texts, labeled.labels
     if limit is not None:
-        # An even spread over the file, which lists clean paragraphs and their spun twins together.
+        # An even spread over the split, which lists each kind of text together.
         keep = np.linspace(0, len(texts) - 1, min(limit, len(texts))).round().astype(int)
-        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
-    return texts, np.array(labels)
+        texts, labels = [texts[i] for i in keep], labels[keep]
+    return texts, labels
 
 
 def timed_scores(detector: Detector, texts: list[str]) -> tuple[float, np.ndarray]:
