@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -156,3 +157,25 @@ def test_labeled_texts_of_one_group_share_a_split(tmp_path) -> None:
     assert {example.split for example in grouped} == {"train", "valid", "test"}
     ungrouped = labeled_examples([LabeledFileConfig(path=tmp_path / "pairs.jsonl")], segmentation, DataConfig(), 13)
     assert len({example.source_id for example in ungrouped}) == 60
+
+
+def test_the_readmes_python_evaluation_and_calibration_recipe(tiny_model_dir, tmp_path) -> None:
+    from spindetect.evaluation import calibrated, evaluation_report, score_labeled
+    from spindetect.labeled import read_labeled
+
+    prose = [" ".join(NEWS_SENTENCES[(n + k) % len(NEWS_SENTENCES)] for k in range(3)) for n in range(12)]
+    rows = [{"text": text, "is_spun": False, "source": "prose"} for text in prose]
+    rows += [{"text": _word_salad(text, n), "is_spun": True, "source": "salad"} for n, text in enumerate(prose)]
+    _write_jsonl(tmp_path / "labeled.jsonl", rows)
+    detector = Detector.load(tiny_model_dir)
+
+    data = read_labeled(tmp_path / "labeled.jsonl", label_field="is_spun", group_field="source")
+    scores, scored = score_labeled(detector, data)
+    report = evaluation_report(data, scores, scored, detector.threshold)
+    assert report["overall"]["n"] == 24 and set(report["by_group"]) == {"prose", "salad"}
+    clean_scores = scores[scored & (data.labels == 0)]
+    calibrated(detector.model, clean_scores, max_fpr=0.1, source="labeled.jsonl").save(tmp_path / "mine")
+
+    mine = Detector.load(tmp_path / "mine")
+    assert np.mean(clean_scores >= mine.threshold) <= 0.1
+    assert mine.model.metrics["calibration"]["source"] == "labeled.jsonl"
