@@ -579,6 +579,9 @@ def _print_metrics(model: TrainedModel) -> None:
             stdout.print(f"test style {style:<15} flagged {metrics['false_positive_rate']:.4f} of {metrics['n']} clean")
         elif "roc_auc" in metrics:
             stdout.print(f"test style {style:<15} roc_auc {metrics['roc_auc']:.4f}  recall {metrics['recall']:.4f}  (n {metrics['n']})")
+    unlisted = model.metrics.get("test_tortured_unlisted")
+    if unlisted and "roc_auc" in unlisted:
+        stdout.print(f"test style tortured, lexicon count hidden (unlisted phrases) roc_auc {unlisted['roc_auc']:.4f}")
     labeled = model.metrics.get("test_labeled_files")
     if labeled:
         stdout.print(f"test on your labeled files: roc_auc {labeled.get('roc_auc', float('nan')):.4f}  f1 {labeled['f1']:.4f}  (n {labeled['n']})")

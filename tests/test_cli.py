@@ -160,3 +160,16 @@ def test_every_feature_has_a_plain_language_description() -> None:
     from spindetect.features.perplexity import LM_FEATURE_NAMES
 
     assert set(NGRAM_FEATURE_NAMES + LEXICAL_FEATURE_NAMES + LM_FEATURE_NAMES) == set(SIGNAL_DESCRIPTIONS)
+
+
+def test_info_shows_the_shipped_models_metrics_by_rate_and_style() -> None:
+    from spindetect.model import TrainedModel, default_model_dir
+
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    metrics = TrainedModel.load(default_model_dir()).metrics
+    garble = metrics["test_by_style"]["mt_garble"]
+    assert f"test style mt_garble       roc_auc {garble['roc_auc']:.4f}" in result.stdout
+    assert f"test rate 0.05  roc_auc {metrics['test_by_rate']['0.05']['roc_auc']:.4f}" in result.stdout
+    assert f"lexicon count hidden (unlisted phrases) roc_auc {metrics['test_tortured_unlisted']['roc_auc']:.4f}" in result.stdout
+    assert "round_trip" in result.stdout and "cascade:" in result.stdout
