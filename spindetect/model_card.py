@@ -17,8 +17,9 @@ CARD_FILE = "MODEL_CARD.md"
 KNOWN_WEAKNESSES = (
     "Light spin is the hard case: with 5% of content words replaced a paragraph of 60 words has one or two "
     "odd words, and the scores of such paragraphs overlap the clean ones (see the rate table).",
-    "The clean training prose is US English from 1961 (Brown) and encyclopedic (Wikipedia). Modern news, "
-    "social media, British spelling and technical jargon are out of domain: expect more false positives there; "
+    "The clean training prose is US English from 1961 (Brown), encyclopedic (Wikipedia) and technical (the "
+    "Python documentation). Modern news, social media and British spelling are out of domain: expect more "
+    "false positives there; "
     "calibrate the threshold on your own clean texts (`spindetect calibrate`).",
     "The n-gram reference (CMU trigram model) lacks many modern collocations (\"sanctions relief\"); words it "
     "has not seen together look odd to the lexical features.",

@@ -204,3 +204,16 @@ def test_metrics_by_style_measure_garble_against_its_post_edits() -> None:
     assert by_style["mt_garble"]["roc_auc"] == 1.0 and by_style["mt_garble"]["n"] == 2
     assert by_style["thesaurus_spin"]["roc_auc"] == 0.0
     assert by_style["round_trip"]["false_positive_rate"] == 1.0 and by_style["round_trip"]["n"] == 1
+
+
+def test_a_paragraphs_spun_twin_does_not_depend_on_the_other_paragraphs(phrase_thesaurus) -> None:
+    from spindetect.synth.dataset import spun_twins
+
+    text = "According to the report, each office accounted for half; however, each was late."
+    first = SourceParagraph(text, "doc/a", 0, "g")
+    second = SourceParagraph(text, "doc/b", 3, "g")
+    spinners = {rate: PhraseSpinner(phrase_thesaurus, rate) for rate in (0.3, 0.6, 1.0)}
+    splits = {"doc/a": "train", "doc/b": "train"}
+    alone = spun_twins([second], splits, spinners, "phrase_spin", seed=4)
+    with_another = spun_twins([first, second], splits, spinners, "phrase_spin", seed=4)
+    assert alone and with_another[-1] == alone[0]

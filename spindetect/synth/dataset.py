@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
@@ -69,6 +70,14 @@ def assign_splits(source_ids: Iterable[str], valid_fraction: float, test_fractio
     return splits
 
 
+def paragraph_draw(seed: int, purpose: str, paragraph: SourceParagraph) -> random.Random:
+    """A random generator of this paragraph's own for one purpose, seeded from the seed and the paragraph's
+    identity alone. What is done to one paragraph then never depends on which others are in the data, so
+    adding a corpus or a rate leaves every other paragraph's spun twin as it was, and its features cached."""
+    key = f"{seed}\t{purpose}\t{paragraph.source_id}\t{paragraph.paragraph_index}"
+    return random.Random(hashlib.sha256(key.encode("utf-8")).hexdigest())
+
+
 class Spinner(Protocol):
     def spin(self, text: str, rng: random.Random) -> SpinResult: ...
 
@@ -76,13 +85,13 @@ class Spinner(Protocol):
 def spun_twins(
     sources: Sequence[SourceParagraph], splits: dict[str, str], spinners: dict[float, Spinner], style: str, seed: int
 ) -> list[Example]:
-    """A spun twin of each paragraph, at a rate taken in turn from `spinners` (so each rate is equally common);
+    """A spun twin of each paragraph, at a rate drawn from `spinners` (so each rate is about equally common);
     a paragraph the spinner left unchanged gets none."""
-    rng = random.Random(seed)
     rates = list(spinners)
     examples = []
-    for position, source in enumerate(sources):
-        rate = rates[position % len(rates)]
+    for source in sources:
+        rng = paragraph_draw(seed, style, source)
+        rate = rates[rng.randrange(len(rates))]
         spun = spinners[rate].spin(source.text, rng)
         if spun.replaced:
             examples.append(Example(spun.text, 1, splits[source.source_id], source.source_id, style, rate, spun.replaced))
@@ -170,17 +179,18 @@ def build_synthetic_dataset(
     }
     examples += spun_twins(sources, splits, word_spinners, "thesaurus_spin", seed)
     if data.phrase_spin.enabled:
-        chosen = sources[: round(len(sources) * data.phrase_spin.share)]
+        chosen = [s for s in sources if paragraph_draw(seed, "phrase_spin_share", s).random() < data.phrase_spin.share]
         phrase_spinners = {
             rate: PhraseSpinner(thesaurus, rate, word_log_frequency, data.common_synonyms) for rate in data.phrase_spin.rates
         }
-        examples += spun_twins(chosen, splits, phrase_spinners, "phrase_spin", seed + 1)
+        examples += spun_twins(chosen, splits, phrase_spinners, "phrase_spin", seed)
     if tortured_sources:
         sampled = {(s.source_id, s.paragraph_index) for s in sources}
         examples += tortured_twins(tortured_sources, splits, inserters, sampled, seed)
     examples += translation_examples(translated, splits)
     if data.round_trip.enabled:
-        chosen = random.Random(seed).sample(sources, min(data.round_trip.max_paragraphs, len(sources)))
+        by_draw = sorted(sources, key=lambda s: paragraph_draw(seed, "round_trip", s).random())
+        chosen = by_draw[: data.round_trip.max_paragraphs]
         examples += round_trips(chosen, splits, cache_dir)
     return examples
 
@@ -205,12 +215,11 @@ def tortured_twins(
     """A tortured twin of each paragraph, from the training part of the list for train and valid and the
     held-out part for test; a paragraph outside the corpus sample brings its clean original along."""
     training_part, held_out_part = inserters
-    rng = random.Random(seed + 3)
     examples = []
     for paragraph in paragraphs:
         split = splits[paragraph.source_id]
         inserter = held_out_part if split == "test" else training_part
-        tortured = inserter.insert(paragraph.text, rng)
+        tortured = inserter.insert(paragraph.text, paragraph_draw(seed, "tortured", paragraph))
         if not tortured.replaced:
             continue  # its terms are all in the other part of the list
         examples.append(Example(tortured.text, 1, split, paragraph.source_id, "tortured", 0.0, tortured.replaced))
