@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from spindetect.config import SpindetectConfig
@@ -35,7 +35,7 @@ def save_dataset(examples: Sequence[Example], directory: Path, config: Spindetec
     """Write the examples as a DatasetDict with one dataset per split, and the card; return the directory."""
     from datasets import Dataset, DatasetDict, are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-    columns = list(asdict(examples[0])) if examples else list(Example.__dataclass_fields__)
+    columns = [field.name for field in fields(Example)]
     splits = {}
     for split in SPLITS:
         rows = [asdict(example) for example in examples if example.split == split]

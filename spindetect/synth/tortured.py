@@ -45,11 +45,23 @@ class TorturedPhraseInserter:
     def __len__(self) -> int:
         return len(self._variants)
 
+    def finds(self, text: str) -> bool:
+        """Whether ``text`` holds a term of the lexicon, that is whether `insert` would change it."""
+        return bool(self._occurrences(text))
+
     def insert(self, text: str, rng: random.Random) -> SpinResult:
         """``text`` with each expected phrase replaced by a tortured form drawn with ``rng``."""
+        replacements = [
+            (start, end, match_case(rng.choice(self._variants[phrase]), text[start:end]))
+            for start, end, phrase in self._occurrences(text)
+        ]
+        return splice(text, replacements, len(replacements))
+
+    def _occurrences(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, phrase)`` of each term in ``text``, left to right, the longest where terms overlap."""
         tokens = list(_WORD.finditer(text))
         lowered = [token.group().lower() for token in tokens]
-        replacements = []
+        found = []
         position = 0
         while position < len(tokens):
             match = self._longest_phrase_at(text, tokens, lowered, position)
@@ -57,11 +69,9 @@ class TorturedPhraseInserter:
                 position += 1
                 continue
             length, phrase = match
-            start, end = tokens[position].start(), tokens[position + length - 1].end()
-            original = text[start:end]
-            replacements.append((start, end, match_case(rng.choice(self._variants[phrase]), original)))
+            found.append((tokens[position].start(), tokens[position + length - 1].end(), phrase))
             position += length
-        return splice(text, replacements, len(replacements))
+        return found
 
     def _longest_phrase_at(
         self, text: str, tokens: list[re.Match[str]], lowered: list[str], position: int
