@@ -727,7 +727,7 @@ def info(model: ModelOption = None) -> None:
     stdout.print(f"model       {directory}")
     stdout.print(f"features    {len(trained.feature_names)} ({', '.join(sorted({name.split('_')[0] for name in trained.feature_names}))})")
     if config.features.language_model:
-        stdout.print(f"language model  {config.language_model.name}")
+        stdout.print(f"language model  {config.language_model.name} ({config.language_model.precision})")
     stdout.print(f"classifier  {config.classifier.kind}")
     _print_metrics(trained)
 

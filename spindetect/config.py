@@ -25,6 +25,11 @@ class LanguageModelConfig(_Section):
     name: Literal["smollm2-135m", "gemma3-270m", "tiny-random"] = "smollm2-135m"
     # Paragraphs longer than this many tokens are scored on their first `max_tokens` tokens.
     max_tokens: int = Field(512, ge=16, le=8192)
+    # bfloat16 runs the model about twice as fast on CPUs with native bfloat16 (AVX512-BF16, AMX) and on
+    # GPUs; token surprisals differ from float32 by about 0.1 bits on average (correlation 0.998). Without
+    # native support it is emulated and slower: choose float32 there. Part of the model's definition, so
+    # features are cached per precision.
+    precision: Literal["float32", "bfloat16"] = "float32"
 
 
 class FeaturesConfig(_Section):
@@ -192,7 +197,7 @@ class RuntimeConfig(_Section):
     # fastest (they stay in cache); larger ones pay off on GPUs.
     batch_tokens: int = Field(512, ge=64)
     # Logits are computed for this many token positions at a time, bounding memory to rows x vocabulary.
-    logits_chunk_rows: int = Field(256, ge=1)
+    logits_chunk_rows: int = Field(128, ge=1)
     # Longer documents are scored on their first `max_document_chars` characters, and say so.
     max_document_chars: int = Field(100_000, ge=1000)
     torch_threads: int | None = Field(None, ge=1)

@@ -39,7 +39,7 @@ def model_card(model: TrainedModel) -> str:
     families = [
         name
         for name, enabled in (
-            ("language-model perplexity (" + config.language_model.name + ")", config.features.language_model),
+            (f"language-model perplexity ({config.language_model.name}, {config.language_model.precision})", config.features.language_model),
             ("n-gram oddity (CMU trigram model)", config.features.ngram),
             ("lexical oddity (synonym-swap test, tortured-phrase lexicon, function-word garble)", config.features.lexical),
         )

@@ -2,7 +2,9 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
+from spindetect.features.language_model import load_language_model
 from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, unexpected_words, word_fits
 
 TEXTS = [
@@ -92,3 +94,19 @@ def test_unexpected_words_flags_poorly_fitting_lowercase_words_only() -> None:
     assert [(span.text, span.reason) for span in flagged] == [("met", "unexpected_word"), ("cat", "unexpected_word")]
     assert flagged[0].start == 3 and flagged[0].end == 6
     assert 0 < flagged[1].strength < flagged[0].strength <= 1
+
+
+def test_bfloat16_scores_close_to_float32_and_is_cached_apart(reference) -> None:
+    exact = LanguageModelScorer(load_language_model("tiny-random"), reference.unigram)
+    halved = LanguageModelScorer(load_language_model("tiny-random", precision="bfloat16"), reference.unigram)
+    assert next(halved.language_model.model.parameters()).dtype == torch.bfloat16
+    exact_bits = np.concatenate([s.surprisal for s in exact.token_statistics(TEXTS)])
+    halved_bits = np.concatenate([s.surprisal for s in halved.token_statistics(TEXTS)])
+    assert halved_bits.dtype == np.float64 and np.isfinite(halved_bits).all()
+    assert np.abs(halved_bits - exact_bits).mean() < 0.05
+    assert halved.cache_key != exact.cache_key and exact.cache_key.endswith(f"-{exact.max_tokens}")
+
+
+def test_an_unknown_precision_is_refused() -> None:
+    with pytest.raises(ValueError, match="precision"):
+        load_language_model("tiny-random", precision="float8")

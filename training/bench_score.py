@@ -3,11 +3,12 @@
     python training/bench_score.py FILE [FILE ...] [--repeats 3]
 
 All sides score the same paragraphs (from segmenting FILE) with the same model in the same process:
-- "bare": one `model(input_ids)` call per paragraph, logits only (what common perplexity scripts do,
-  without even computing surprisal statistics);
+- "bare": one `model(input_ids)` call per paragraph in float32, logits only (what common perplexity
+  scripts do, without even computing surprisal statistics);
 - "forward": the model's forward pass to logits on exactly the token batches spindetect builds (padded,
   length-sorted), with nothing computed from the logits: the floor for any scorer batching the same way;
 - "spindetect": `LanguageModelScorer.score`, length-sorted batches, chunked logits, full token statistics.
+"forward" and "spindetect" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`).
 Reports tokens/s for each and two ratios: spindetect against the per-paragraph loop (its speed-up) and
 against the batched forward pass (the share of time that is the model itself, 1.0 meaning no overhead); then
 the time to load the model from the converted cache and the process's peak resident memory.
@@ -49,13 +50,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="bfloat16")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     paragraphs = [p.text for file in args.files for p in segment(file.read_text(encoding="utf-8"))]
     started = time.perf_counter()
-    language_model = load_language_model(args.model)
+    language_model = load_language_model(args.model, precision=args.precision)
     load_seconds = time.perf_counter() - started
+    float32_model = load_language_model(args.model)
     runtime = RuntimeConfig()
     scorer = LanguageModelScorer(
         language_model,
@@ -67,7 +70,7 @@ def main() -> None:
     scorer.score(paragraphs[:2])  # warm-up: first calls allocate
 
     sides = {
-        "bare": lambda: bare_forward(language_model, paragraphs),
+        "bare": lambda: bare_forward(float32_model, paragraphs),
         "forward": lambda: batched_forward(scorer, paragraphs),
         "spindetect": lambda: scorer.score(paragraphs),
     }
@@ -79,7 +82,7 @@ def main() -> None:
             timings[side] = min(timings[side], time.perf_counter() - started)
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"model {args.model}: loaded from cache in {load_seconds:.2f} s; {len(paragraphs)} paragraphs, {tokens} tokens")
+    print(f"model {args.model} in {args.precision}: loaded from cache in {load_seconds:.2f} s; {len(paragraphs)} paragraphs, {tokens} tokens")
     for side, seconds in timings.items():
         print(f"{side:<11} {tokens / seconds:8.0f} tokens/s  ({seconds:.2f} s, best of {args.repeats})")
     print(f"ratio spindetect/bare throughput: {timings['bare'] / timings['spindetect']:.2f}")

@@ -109,7 +109,7 @@ def build_extractor(
     if config.features.language_model:
         families.append(
             LanguageModelScorer(
-                load_language_model(config.language_model.name, cache_dir),
+                load_language_model(config.language_model.name, cache_dir, config.language_model.precision),
                 reference.unigram,
                 max_tokens=config.language_model.max_tokens,
                 batch_tokens=config.runtime.batch_tokens,

