@@ -35,6 +35,8 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lm_word_fit_second_min": "a second word badly out of place",
     "lm_poor_word_fit_share": "many words far less likely here than usual",
     "lm_very_poor_word_fit_count": "words that clash with their context",
+    "lm_swap_evidence_max": "a word both models say replaced a better-fitting synonym",
+    "lm_swap_evidence_second": "a second word both models say replaced a synonym",
     "ng_context_fit_min": "one word that clashes with its neighbours",
     "ng_context_fit_second_min": "a second word that clashes with its neighbours",
     "ng_poor_fit_count": "words at least 10x less likely beside their neighbours",

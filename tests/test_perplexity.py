@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from spindetect.features.language_model import load_language_model
-from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, unexpected_words, word_fits
+from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, swap_evidence, unexpected_words, word_fits
+from spindetect.features.swap import SwapTestResult
 
 TEXTS = [
     "The council approved the budget on Tuesday.",
@@ -104,9 +105,29 @@ def test_bfloat16_scores_close_to_float32_and_is_cached_apart(reference) -> None
     halved_bits = np.concatenate([s.surprisal for s in halved.token_statistics(TEXTS)])
     assert halved_bits.dtype == np.float64 and np.isfinite(halved_bits).all()
     assert np.abs(halved_bits - exact_bits).mean() < 0.05
-    assert halved.cache_key != exact.cache_key and exact.cache_key.endswith(f"-{exact.max_tokens}")
+    assert halved.cache_key != exact.cache_key
 
 
 def test_an_unknown_precision_is_refused() -> None:
     with pytest.raises(ValueError, match="precision"):
         load_language_model("tiny-random", precision="float8")
+
+
+def test_swap_evidence_adds_the_gain_the_spans_misfit_and_half_the_next_words() -> None:
+    # "took enlighten of office": words at 0-4, 5-13, 14-16, 17-23.
+    fits = WordFits(np.array([1.0, -6.0, -2.0, 3.0]), [(0, 4), (5, 13), (14, 16), (17, 23)])
+    swaps = [
+        SwapTestResult(5, 13, "office", gain=2.5, fit=-3.0),  # misfits 6 bits; the next word 2 bits
+        SwapTestResult(17, 23, "post", gain=-1.0, fit=0.5),  # fits well, nothing after it
+        SwapTestResult(0, 4, "took", gain=0.0, fit=0.0),  # fits better here than in general: no misfit
+    ]
+    np.testing.assert_allclose(swap_evidence(fits, swaps), [2.5 + 6.0 + 0.5 * 2.0, -1.0, 0.0 + 0.0 + 0.5 * 6.0])
+    assert swap_evidence(fits, []).size == 0
+
+
+def test_the_swap_evidence_features_are_its_two_highest_values(tiny_language_model, reference) -> None:
+    (stats,) = LanguageModelScorer(tiny_language_model, reference.unigram).token_statistics(TEXTS[:1])
+    features = paragraph_lm_features(stats, np.zeros(0), np.array([0.5, 7.0, 3.0]))
+    highest = LM_FEATURE_NAMES.index("lm_swap_evidence_max")
+    assert features[highest] == 7.0 and features[LM_FEATURE_NAMES.index("lm_swap_evidence_second")] == 3.0
+    assert not paragraph_lm_features(stats, np.zeros(0))[highest]

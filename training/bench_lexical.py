@@ -6,7 +6,8 @@ Both families score the paragraphs of FILE (from `segment`) in one process:
 - "lexical": `LexicalScorer.score` (synonym-swap test, tortured phrases, function-word garble), first on a
   fresh scorer ("cold": every span's candidates are looked up and re-inflected for the first time) and then
   again ("warm": candidates come from the scorer's cache, as they mostly do over a large corpus);
-- "language model": `LanguageModelScorer.score` with the default runtime settings.
+- "language model": `LanguageModelScorer.score` with the default runtime settings, in `--precision`
+  (bfloat16 by default, as `configs/default.yaml`), with the swap evidence from the lexical scorer's swap test.
 Reports paragraphs/s for each, the ratios, the one-off load times and the process's peak resident memory.
 """
 
@@ -35,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="bfloat16")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -50,10 +52,11 @@ def main() -> None:
     started = time.perf_counter()
     runtime = RuntimeConfig()
     language_model = LanguageModelScorer(
-        load_language_model(args.model),
+        load_language_model(args.model, precision=args.precision),
         reference.unigram,
         batch_tokens=runtime.batch_tokens,
         logits_chunk_rows=runtime.logits_chunk_rows,
+        swap_test=lexical.swap_test,  # shared, as the pipeline shares it
     )
     model_load = time.perf_counter() - started
     language_model.score(paragraphs[:2])  # warm-up: first calls allocate

@@ -16,7 +16,9 @@ from spindetect.features.ngram import NGramScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan
+from spindetect.features.swap import SynonymSwapTest
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.tortured import TorturedPhraseLexicon
 
 Progress = Callable[[int], None]
 
@@ -104,8 +106,10 @@ def build_extractor(
     families: list[FeatureFamily] = []
     if config.features.ngram:
         families.append(NGramScorer(reference))
+    # The lexical family and the language model's swap evidence share one swap test and its candidate cache.
+    swap_test = SynonymSwapTest(reference, thesaurus or MobyThesaurus.load())
     if config.features.lexical:
-        families.append(LexicalScorer.load(reference, thesaurus))
+        families.append(LexicalScorer(reference, swap_test, TorturedPhraseLexicon.load()))
     if config.features.language_model:
         families.append(
             LanguageModelScorer(
@@ -114,6 +118,7 @@ def build_extractor(
                 max_tokens=config.language_model.max_tokens,
                 batch_tokens=config.runtime.batch_tokens,
                 logits_chunk_rows=config.runtime.logits_chunk_rows,
+                swap_test=swap_test,
             )
         )
     return FeatureExtractor(families)
