@@ -7,7 +7,9 @@ All sides score the same paragraphs (from segmenting FILE) with the same model i
   scripts do, without even computing surprisal statistics);
 - "forward": the model's forward pass to logits on exactly the token batches spindetect builds (padded,
   length-sorted), with nothing computed from the logits: the floor for any scorer batching the same way;
-- "spindetect": `LanguageModelScorer.score`, length-sorted batches, chunked logits, full token statistics.
+- "spindetect": `LanguageModelScorer.score` as the pipeline builds it: length-sorted batches, chunked logits,
+  full token statistics, and the swap evidence (its thesaurus candidates cached after the first repeat, as
+  the lexical family has cached them by the time the language model runs).
 "forward" and "spindetect" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`).
 Reports tokens/s for each and two ratios: spindetect against the per-paragraph loop (its speed-up) and
 against the batched forward pass (the share of time that is the model itself, 1.0 meaning no overhead); then
@@ -27,6 +29,8 @@ from spindetect.config import RuntimeConfig
 from spindetect.features.language_model import load_language_model
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
+from spindetect.features.swap import SynonymSwapTest
+from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.segment import segment
 
 
@@ -60,11 +64,13 @@ def main() -> None:
     load_seconds = time.perf_counter() - started
     float32_model = load_language_model(args.model)
     runtime = RuntimeConfig()
+    reference = NGramReference.load()
     scorer = LanguageModelScorer(
         language_model,
-        NGramReference.load().unigram,
+        reference.unigram,
         batch_tokens=runtime.batch_tokens,
         logits_chunk_rows=runtime.logits_chunk_rows,
+        swap_test=SynonymSwapTest(reference, MobyThesaurus.load()),
     )
     tokens = sum(len(ids) + 1 for ids in language_model.encoder.encode(paragraphs))
     scorer.score(paragraphs[:2])  # warm-up: first calls allocate
