@@ -22,7 +22,7 @@ from spindetect.features.extractor import FeatureExtractor, build_extractor
 from spindetect.features.ngram import NGramScorer, frequent_english_share
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
-from spindetect.features.spans import FlaggedSpan, merge_flags
+from spindetect.features.spans import FlaggedSpan, merge_flags, shown_flags
 from spindetect.inputs import check_record
 from spindetect.model import ModelError, TrainedModel, default_model_dir
 from spindetect.segment import Paragraph, segment
@@ -252,7 +252,7 @@ class Detector:
                 results.append(DocumentResult(None, None, threshold, (), error=error))
                 continue
             paragraph_results = tuple(
-                self._paragraph_result(p, scores[i], signals[i], truncated_by_model[i], raised[i])
+                self._paragraph_result(p, scores[i], signals[i], truncated_by_model[i], raised[i], threshold)
                 for p, i in zip(paragraphs, rows, strict=True)
             )
             warnings = []
@@ -295,7 +295,13 @@ class Detector:
         return [len(ids) + 1 > scorer.max_tokens for ids in scorer.language_model.encoder.encode(texts)]
 
     def _paragraph_result(
-        self, paragraph: Paragraph, score: float, signals: np.ndarray, truncated: bool, raised: list[FlaggedSpan]
+        self,
+        paragraph: Paragraph,
+        score: float,
+        signals: np.ndarray,
+        truncated: bool,
+        raised: list[FlaggedSpan],
+        threshold: float,
     ) -> ParagraphResult:
         flags = []
         # A few words (a title, a name list) are too few to tell the language by.
@@ -312,7 +318,7 @@ class Detector:
                 name = self.model.feature_names[index]
                 flags.append(Flag(name, describe(name), float(signals[index])))
         judged = not (paragraph.too_short or not_english)
-        spans = tuple(span.shifted(paragraph.start) for span in merge_flags(raised))
+        spans = tuple(span.shifted(paragraph.start) for span in shown_flags(merge_flags(raised), score >= threshold))
         return ParagraphResult(paragraph.start, paragraph.end, paragraph.n_words, float(score), judged, tuple(flags), spans)
 
     @staticmethod

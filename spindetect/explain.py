@@ -54,6 +54,7 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
 SPAN_DESCRIPTIONS: dict[str, str] = {
     "synonym_swap": "a thesaurus neighbour of these words fits their place far better (the suggestion)",
     "unexpected_word": "the language model finds this word far less likely here than it usually is",
+    "swap_evidence": "both the trigram model and the language model say these words replaced a thesaurus neighbour (the suggestion)",
     "tortured_phrase": "a known tortured phrase from the Problematic Paper Screener's list",
     "determiner_before_verb": "a determiner before a word that can only be a verb",
     "repeated_word": "a repeated word English does not repeat that way",

@@ -74,3 +74,12 @@ def test_progress_reports_every_paragraph(detector) -> None:
     detector.score([PAGE, BODY], progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (6, 6)
     assert np.all(np.diff([done for done, _ in calls]) > 0)
+
+
+def test_weak_word_flags_show_only_in_paragraphs_judged_spun(detector) -> None:
+    # A doubled word (a garble flag of strength 0.8) and whatever the tiny random model finds unexpected.
+    text = "The two leaders said the agreement was important to each and each of their nations and to the region."
+    judged_spun, judged_clean = detector.score([text], threshold=0.0)[0], detector.score([text], threshold=1.0 + 1e-9)[0]
+    shown_if_spun = [span for p in judged_spun.paragraphs for span in p.spans]
+    assert any(span.strength < 0.9 for span in shown_if_spun)
+    assert [span for p in judged_clean.paragraphs for span in p.spans] == [span for span in shown_if_spun if span.strength >= 0.9]

@@ -30,6 +30,7 @@ def test_swap_test_prefers_the_word_a_thesaurus_swap_replaced(swap_test: Synonym
     result = _best(swap_test.test(text), text, "final")
     assert result.suggestion == "last"
     assert result.gain > 1.0
+    assert max(result.candidates, key=lambda candidate: candidate[1]) == (result.suggestion, result.gain)
     clean = text.replace("final", "last")
     clean_result = _best(swap_test.test(clean), clean, "last")
     assert clean_result.gain < result.gain

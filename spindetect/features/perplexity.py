@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.ngram import lowest_two, word_spans
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
+from spindetect.features.swap_judge import candidate_probes, combined_suggestions, evidence_flags
 
 _LN2 = math.log(2.0)
 # A token above this many bits of surprisal is a spike: the model gave it well under 1 chance in 4000.
@@ -80,6 +82,8 @@ class TokenStatistics:
     entropy: np.ndarray  # bits: the model's uncertainty before seeing the token
     offsets: np.ndarray  # (n, 2): each token's character span in the text
     truncated: bool  # the text was longer than the scorer's max_tokens
+    # bits: -log2 p(probe token | prefix) for each (token index, token id) probe asked for, in order.
+    probe_surprisal: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,8 @@ class LanguageModelScorer:
         self.logits_chunk_rows = logits_chunk_rows
         # The spans whose swap evidence is measured; without a swap test the evidence features are zero.
         self.swap_test = swap_test
+        # Swap candidates recur across a corpus; each is tokenised once.
+        self._single_token = lru_cache(maxsize=200_000)(self._compute_single_token)
 
     @property
     def cache_key(self) -> str:
@@ -234,29 +240,50 @@ class LanguageModelScorer:
     def score_and_flag(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> tuple[np.ndarray, list[list[FlaggedSpan]]]:
-        """The feature matrix, and for each text the words the model found unexpected."""
+        """The feature matrix, and for each text the words the model found unexpected and the spans whose swap
+        evidence is strong (with the candidate both references prefer as the suggestion)."""
+        with_offsets = self.language_model.encoder.encode_with_offsets(texts)
+        swaps = [self.swap_test.test(text) if self.swap_test is not None else [] for text in texts]
+        probes = [
+            candidate_probes(text, np.array(offsets[: self.max_tokens - 1], dtype=np.int64).reshape(-1, 2), text_swaps, self._single_token)
+            for text, (_, offsets), text_swaps in zip(texts, with_offsets, swaps, strict=True)
+        ]
+        all_stats = self._statistics(with_offsets, progress, [[(p.token, p.token_id) for p in text_probes] for text_probes in probes])
         rows, flags = [], []
-        for text, stats in zip(texts, self.token_statistics(texts, progress), strict=True):
+        for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True):
             fits = word_fits(stats, text, self.word_log10_frequency)
-            swaps = self.swap_test.test(text) if self.swap_test is not None else []
-            rows.append(paragraph_lm_features(stats, fits.fits, swap_evidence(fits, swaps)))
-            flags.append(unexpected_words(text, fits))
+            evidence = swap_evidence(fits, text_swaps)
+            rows.append(paragraph_lm_features(stats, fits.fits, evidence))
+            suggestions = combined_suggestions(text_swaps, text_probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
+            flags.append([*unexpected_words(text, fits), *evidence_flags(text, text_swaps, evidence, suggestions)])
         return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
 
     def token_statistics(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[TokenStatistics]:
         """Per-token surprisal, rank and entropy for each text; `progress(n)` is called after each batch."""
+        return self._statistics(self.language_model.encoder.encode_with_offsets(texts), progress)
+
+    def _statistics(
+        self,
+        with_offsets: list[tuple[list[int], list[tuple[int, int]]]],
+        progress: Callable[[int], None] | None = None,
+        probes: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> list[TokenStatistics]:
+        """Token statistics of encoded texts, and the surprisal of each text's probes: (token index, token id)
+        pairs, each asking how surprising that token id would have been in that token's place (the index among
+        the text's tokens, within the first `max_tokens - 1` that are scored)."""
         encoder = self.language_model.encoder
-        with_offsets = encoder.encode_with_offsets(texts)
         encoded = [[encoder.bos_id, *ids] for ids, _ in with_offsets]
+        probes = probes if probes is not None else [[] for _ in encoded]
         truncated = [len(ids) > self.max_tokens for ids in encoded]
         encoded = [ids[: self.max_tokens] for ids in encoded]
-        results: list[TokenStatistics | None] = [None] * len(texts)
+        results: list[TokenStatistics | None] = [None] * len(encoded)
         for batch in self._length_sorted_batches(encoded):
-            for index, (surprisal, rank, entropy) in zip(batch, self._score_batch([encoded[i] for i in batch])):
+            batch_results = self._score_batch([encoded[i] for i in batch], [probes[i] for i in batch])
+            for index, (surprisal, rank, entropy, probe_surprisal) in zip(batch, batch_results, strict=True):
                 offsets = np.array(with_offsets[index][1][: surprisal.size], dtype=np.int64).reshape(-1, 2)
-                results[index] = TokenStatistics(surprisal, rank, entropy, offsets, truncated[index])
+                results[index] = TokenStatistics(surprisal, rank, entropy, offsets, truncated[index], probe_surprisal)
             if progress is not None:
                 progress(len(batch))
         return results  # type: ignore[return-value]  # every index was filled by exactly one batch
@@ -283,7 +310,9 @@ class LanguageModelScorer:
         return input_ids, attention_mask
 
     @torch.inference_mode()
-    def _score_batch(self, batch: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _score_batch(
+        self, batch: list[list[int]], probes: list[Sequence[tuple[int, int]]]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         model = self.language_model.model
         input_ids, attention_mask = self.padded_batch(batch)
         hidden = model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -291,18 +320,26 @@ class LanguageModelScorer:
         predicts_real_token = attention_mask[:, 1:].bool()
         states = hidden[:, :-1][predicts_real_token]
         targets = input_ids[:, 1:][predicts_real_token]
-        surprisal, rank, entropy = self._token_statistics(states, targets)
         lengths = [len(ids) - 1 for ids in batch]
         bounds = np.cumsum([0, *lengths])
+        # A text's token i is predicted by row bounds[text] + i of `states`.
+        probe_rows = np.array([bounds[k] + i for k, text_probes in enumerate(probes) for i, _ in text_probes], dtype=np.int64)
+        probe_ids = np.array([token_id for text_probes in probes for _, token_id in text_probes], dtype=np.int64)
+        surprisal, rank, entropy, probe_surprisal = self._token_statistics(states, targets, probe_rows, probe_ids)
+        probe_bounds = np.cumsum([0, *(len(text_probes) for text_probes in probes)])
         return [
-            (surprisal[a:b], rank[a:b], entropy[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d])
+            for a, b, c, d in zip(bounds[:-1], bounds[1:], probe_bounds[:-1], probe_bounds[1:], strict=True)
         ]
 
-    def _token_statistics(self, states: torch.Tensor, targets: torch.Tensor) -> tuple[np.ndarray, ...]:
+    def _token_statistics(
+        self, states: torch.Tensor, targets: torch.Tensor, probe_rows: np.ndarray, probe_ids: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
         model = self.language_model.model
         head = model.get_output_embeddings()
         softcap = getattr(model.config, "final_logit_softcapping", None)
         surprisal, rank, entropy = [], [], []
+        probe_surprisal = np.zeros(probe_rows.size)
         for start in range(0, states.shape[0], self.logits_chunk_rows):
             logits = head(states[start : start + self.logits_chunk_rows]).float()
             if softcap:
@@ -320,11 +357,22 @@ class LanguageModelScorer:
             log_total = total.log()
             surprisal.append((maximum.squeeze(1) + log_total - target_logits) / _LN2)
             entropy.append((log_total - torch.linalg.vecdot(weights, shifted) / total) / _LN2)
+            in_chunk = np.flatnonzero((probe_rows >= start) & (probe_rows < start + self.logits_chunk_rows))
+            if in_chunk.size:
+                rows = torch.from_numpy(probe_rows[in_chunk] - start)
+                probe_log_probs = shifted[rows, torch.from_numpy(probe_ids[in_chunk])] - log_total[rows]
+                probe_surprisal[in_chunk] = (-probe_log_probs / _LN2).double().numpy()
         if not surprisal:
             empty = np.zeros(0)
-            return empty, empty.astype(np.int64), empty
+            return empty, empty.astype(np.int64), empty, probe_surprisal
         return (
             torch.cat(surprisal).double().numpy(),
             torch.cat(rank).long().numpy(),
             torch.cat(entropy).double().numpy(),
+            probe_surprisal,
         )
+
+    def _compute_single_token(self, written: str) -> int | None:
+        ids = self.language_model.encoder.encode([written])[0]
+        return ids[0] if len(ids) == 1 else None
+

@@ -69,3 +69,17 @@ def merge_flags(spans: list[FlaggedSpan]) -> list[FlaggedSpan]:
                 span = replace(span, suggestion=hint.suggestion)
         flags.append(span)
     return strongest_first(flags)
+
+
+# Word flags from the statistical signals are tentative: a paragraph of clean prose has a word or two that
+# a reference model finds odd. Where the classifier judges the paragraph spun, they show the words the verdict
+# rests on; where it judges it clean, only flags this strong, and lexicon matches, are shown.
+CONCLUSIVE_STRENGTH = 0.9
+ALWAYS_SHOWN_REASONS = ("tortured_phrase",)
+
+
+def shown_flags(spans: list[FlaggedSpan], judged_spun: bool) -> list[FlaggedSpan]:
+    """The merged flags of a paragraph that are shown, given the paragraph's verdict."""
+    if judged_spun:
+        return spans
+    return [span for span in spans if span.strength >= CONCLUSIVE_STRENGTH or span.reason in ALWAYS_SHOWN_REASONS]

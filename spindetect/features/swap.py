@@ -60,6 +60,8 @@ class SwapTestResult:
     suggestion: str
     gain: float  # calibrated log10 gain of the window with the suggestion over the text as written
     fit: float  # log10 p(window as written) minus its unigram log10 probability: below 0, a poor fit
+    # Every candidate with its calibrated gain, for a second reference to re-rank (the best is `suggestion`).
+    candidates: tuple[tuple[str, float], ...] = ()
 
 
 def _spelling_key(word: str) -> str:
@@ -158,16 +160,16 @@ class SynonymSwapTest:
                 as_written = self._chain(history, span + following)
                 span_frequency = sum(self.reference.unigram(word) for word in span)
                 window_frequency = span_frequency + sum(self.reference.unigram(word) for word in following)
-                best_gain, best = float("-inf"), candidates[0]
+                gains = []
                 for candidate in candidates:
                     gain = self._chain(history, candidate.words + following) - as_written
                     # Only an advantage is discounted: a rarer candidate that still fits better is no less telling.
                     gain -= self.frequency_discount * max(0.0, candidate.log_frequency - span_frequency)
-                    if gain > best_gain:
-                        best_gain, best = gain, candidate
+                    gains.append((" ".join(candidate.words), gain))
+                best, best_gain = max(gains, key=lambda pair: pair[1])  # the first of equal gains
                 results.append(
                     SwapTestResult(
-                        run[i][1], run[i + length - 1][2], " ".join(best.words), best_gain, as_written - window_frequency
+                        run[i][1], run[i + length - 1][2], best, best_gain, as_written - window_frequency, tuple(gains)
                     )
                 )
         return results

@@ -1,0 +1,92 @@
+import math
+
+import numpy as np
+import pytest
+
+from spindetect.features.perplexity import LanguageModelScorer
+from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, shown_flags
+from spindetect.features.swap import SwapTestResult
+from spindetect.features.swap_judge import (
+    TRIGRAM_WEIGHT,
+    CandidateProbe,
+    candidate_probes,
+    combined_suggestions,
+    evidence_flags,
+    span_bits,
+)
+
+# "It was. Final week" as a byte-pair tokenizer splits it: each token carries the space before its word.
+TEXT = "It was. Final week"
+OFFSETS = np.array([(0, 2), (2, 6), (6, 7), (7, 13), (13, 18)])
+TOKEN_IDS = {" Last": 101, " week": 102, " Closing": 103, " was": 104}
+
+
+def test_probes_put_each_one_token_candidate_in_place_of_the_spans_first_token() -> None:
+    swaps = [
+        SwapTestResult(8, 13, "last", 1.0, -1.0, (("last", 1.0), ("closing", 0.2), ("at last", 0.5), ("ending", 0.1))),
+        SwapTestResult(0, 2, "this", 0.0, 0.0, (("this", 0.0),)),  # the first token: predicted from nothing
+        SwapTestResult(3, 6, "is", 0.0, 0.0, (("was", 0.3),)),
+    ]
+    probes = candidate_probes(TEXT, OFFSETS, swaps, TOKEN_IDS.get)
+    # Capitalised like the span; "at last" and "ending" are not one token.
+    assert probes == [CandidateProbe(0, "last", 3, 101), CandidateProbe(0, "closing", 3, 103), CandidateProbe(2, "was", 1, 104)]
+    assert candidate_probes(TEXT, np.zeros((0, 2), dtype=int), swaps, TOKEN_IDS.get) == []
+
+
+def test_span_bits_sum_the_tokens_from_the_spans_first_to_its_last() -> None:
+    surprisal = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert span_bits(surprisal, OFFSETS, 8, 18) == 4.0 + 5.0
+    assert span_bits(surprisal, OFFSETS, 3, 6) == 2.0
+
+
+def test_the_combined_gain_adds_the_language_models_gain_to_the_weighted_trigram_gain() -> None:
+    swaps = [
+        SwapTestResult(8, 13, "closing", 1.0, -1.0, (("last", 0.2), ("closing", 1.0))),
+        SwapTestResult(14, 18, "day", 0.5, 0.0, (("day", 0.5),)),
+    ]
+    probes = [CandidateProbe(0, "last", 3, 101), CandidateProbe(0, "closing", 3, 103)]
+    surprisal = np.array([1.0, 2.0, 3.0, 10.0, 5.0])  # " Final" costs 10 bits
+    # The model finds " Last" 8 bits likelier than " Final" and " Closing" 2 bits less likely.
+    best = combined_suggestions(swaps, probes, np.array([2.0, 12.0]), surprisal, OFFSETS)
+    assert best[0][0] == "last"
+    assert best[0][1] == pytest.approx(TRIGRAM_WEIGHT * 0.2 + 8.0 / math.log2(10.0))
+    assert best[1] is None  # no candidate the model could judge
+
+
+def test_strong_evidence_is_flagged_and_weaker_spans_lend_their_suggestion() -> None:
+    text = "took enlighten of office in a tall affect"
+    swaps = [
+        SwapTestResult(5, 14, "direct", 0.5, -2.0),
+        SwapTestResult(30, 34, "huge", 0.2, -1.0),
+        SwapTestResult(35, 41, "effect", 0.5, -1.0),
+    ]
+    evidence = np.array([6.0, 2.0, 7.0])
+    flags = evidence_flags(text, swaps, evidence, [("office", 2.5), ("huge", 1.5), None])
+    assert flags == [
+        FlaggedSpan(5, 14, "enlighten", "swap_evidence", 0.6, "office"),
+        FlaggedSpan(30, 34, "tall", SUGGESTION_HINT, 0.3, "huge"),
+        FlaggedSpan(35, 41, "affect", "swap_evidence", 0.7, None),  # the trigram's candidate is too weak to name
+    ]
+
+
+def test_probes_measure_what_the_model_would_have_said_of_another_token(tiny_language_model, reference) -> None:
+    texts = ["The council approved the budget on Tuesday.", "Officials said the work would begin in spring."]
+    encoded = tiny_language_model.encoder.encode_with_offsets(texts)
+    # Probing a token with its own id gives its surprisal; with another id, that id's.
+    probes = [[(1, encoded[0][0][1]), (5, encoded[0][0][5]), (5, 70)], [(3, encoded[1][0][3])]]
+    chunked = LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=40, logits_chunk_rows=3)
+    whole = LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=10_000, logits_chunk_rows=10_000)
+    first, second = chunked._statistics(encoded, None, probes)
+    np.testing.assert_allclose(first.probe_surprisal[:2], first.surprisal[[1, 5]], rtol=1e-5)
+    np.testing.assert_allclose(second.probe_surprisal, second.surprisal[[3]], rtol=1e-5)
+    assert first.probe_surprisal[2] != pytest.approx(first.probe_surprisal[1])
+    for a, b in zip(whole._statistics(encoded, None, probes), (first, second), strict=True):
+        np.testing.assert_allclose(a.probe_surprisal, b.probe_surprisal, rtol=1e-4, atol=1e-4)
+
+
+def test_paragraphs_judged_clean_show_only_conclusive_flags_and_lexicon_matches() -> None:
+    weak = FlaggedSpan(0, 4, "tall", "unexpected_word", 0.5)
+    conclusive = FlaggedSpan(10, 19, "enlighten", "swap_evidence", 0.95, "office")
+    listed = FlaggedSpan(30, 54, "counterfeit consciousness", "tortured_phrase", 0.7, "artificial intelligence")
+    assert shown_flags([weak, conclusive, listed], judged_spun=True) == [weak, conclusive, listed]
+    assert shown_flags([weak, conclusive, listed], judged_spun=False) == [conclusive, listed]
