@@ -8,7 +8,8 @@ from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, shown_flags
 from spindetect.features.swap import SwapTestResult
 from spindetect.features.swap_judge import (
     TRIGRAM_WEIGHT,
-    CandidateProbe,
+    CandidateProbes,
+    CandidateTokens,
     candidate_probes,
     combined_suggestions,
     evidence_flags,
@@ -27,10 +28,11 @@ def test_probes_put_each_one_token_candidate_in_place_of_the_spans_first_token()
         SwapTestResult(0, 2, "this", 0.0, 0.0, (("this", 0.0),)),  # the first token: predicted from nothing
         SwapTestResult(3, 6, "is", 0.0, 0.0, (("was", 0.3),)),
     ]
-    probes = candidate_probes(TEXT, OFFSETS, swaps, TOKEN_IDS.get)
+    probes = candidate_probes(TEXT, OFFSETS, swaps, CandidateTokens(TOKEN_IDS.get).one_token)
     # Capitalised like the span; "at last" and "ending" are not one token.
-    assert probes == [CandidateProbe(0, "last", 3, 101), CandidateProbe(0, "closing", 3, 103), CandidateProbe(2, "was", 1, 104)]
-    assert candidate_probes(TEXT, np.zeros((0, 2), dtype=int), swaps, TOKEN_IDS.get) == []
+    # (span, candidate position, token, token id): "last" and "closing" for the first span, "was" for the third.
+    assert list(zip(probes.swaps, probes.candidates, probes.tokens, probes.token_ids)) == [(0, 0, 3, 101), (0, 1, 3, 103), (2, 0, 1, 104)]
+    assert candidate_probes(TEXT, np.zeros((0, 2), dtype=int), swaps, CandidateTokens(TOKEN_IDS.get).one_token).tokens.size == 0
 
 
 def test_span_bits_sum_the_tokens_from_the_spans_first_to_its_last() -> None:
@@ -44,13 +46,15 @@ def test_the_combined_gain_adds_the_language_models_gain_to_the_weighted_trigram
         SwapTestResult(8, 13, "closing", 1.0, -1.0, (("last", 0.2), ("closing", 1.0))),
         SwapTestResult(14, 18, "day", 0.5, 0.0, (("day", 0.5),)),
     ]
-    probes = [CandidateProbe(0, "last", 3, 101), CandidateProbe(0, "closing", 3, 103)]
+    probes = CandidateProbes(np.array([0, 0]), np.array([0, 1]), np.array([3, 3]), np.array([101, 103]))
     surprisal = np.array([1.0, 2.0, 3.0, 10.0, 5.0])  # " Final" costs 10 bits
     # The model finds " Last" 8 bits likelier than " Final" and " Closing" 2 bits less likely.
     best = combined_suggestions(swaps, probes, np.array([2.0, 12.0]), surprisal, OFFSETS)
     assert best[0][0] == "last"
     assert best[0][1] == pytest.approx(TRIGRAM_WEIGHT * 0.2 + 8.0 / math.log2(10.0))
     assert best[1] is None  # no candidate the model could judge
+    no_probes = CandidateProbes(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
+    assert combined_suggestions(swaps, no_probes, np.zeros(0), surprisal, OFFSETS) == [None, None]
 
 
 def test_strong_evidence_is_flagged_and_weaker_spans_lend_their_suggestion() -> None:
@@ -73,7 +77,7 @@ def test_probes_measure_what_the_model_would_have_said_of_another_token(tiny_lan
     texts = ["The council approved the budget on Tuesday.", "Officials said the work would begin in spring."]
     encoded = tiny_language_model.encoder.encode_with_offsets(texts)
     # Probing a token with its own id gives its surprisal; with another id, that id's.
-    probes = [[(1, encoded[0][0][1]), (5, encoded[0][0][5]), (5, 70)], [(3, encoded[1][0][3])]]
+    probes = [(np.array([1, 5, 5]), np.array([encoded[0][0][1], encoded[0][0][5], 70])), (np.array([3]), np.array([encoded[1][0][3]]))]
     chunked = LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=40, logits_chunk_rows=3)
     whole = LanguageModelScorer(tiny_language_model, reference.unigram, batch_tokens=10_000, logits_chunk_rows=10_000)
     first, second = chunked._statistics(encoded, None, probes)

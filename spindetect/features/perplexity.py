@@ -20,7 +20,7 @@ from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.ngram import lowest_two, word_spans
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
-from spindetect.features.swap_judge import candidate_probes, combined_suggestions, evidence_flags
+from spindetect.features.swap_judge import CandidateTokens, candidate_probes, combined_suggestions, evidence_flags
 
 _LN2 = math.log(2.0)
 # A token above this many bits of surprisal is a spike: the model gave it well under 1 chance in 4000.
@@ -82,7 +82,7 @@ class TokenStatistics:
     entropy: np.ndarray  # bits: the model's uncertainty before seeing the token
     offsets: np.ndarray  # (n, 2): each token's character span in the text
     truncated: bool  # the text was longer than the scorer's max_tokens
-    # bits: -log2 p(probe token | prefix) for each (token index, token id) probe asked for, in order.
+    # bits: -log2 p(token id | prefix) for each probe (token index, token id) asked for, in order.
     probe_surprisal: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
@@ -226,7 +226,7 @@ class LanguageModelScorer:
         # The spans whose swap evidence is measured; without a swap test the evidence features are zero.
         self.swap_test = swap_test
         # Swap candidates recur across a corpus; each is tokenised once.
-        self._single_token = lru_cache(maxsize=200_000)(self._compute_single_token)
+        self._candidate_tokens = CandidateTokens(lru_cache(maxsize=200_000)(self._single_token))
 
     @property
     def cache_key(self) -> str:
@@ -245,10 +245,10 @@ class LanguageModelScorer:
         with_offsets = self.language_model.encoder.encode_with_offsets(texts)
         swaps = [self.swap_test.test(text) if self.swap_test is not None else [] for text in texts]
         probes = [
-            candidate_probes(text, np.array(offsets[: self.max_tokens - 1], dtype=np.int64).reshape(-1, 2), text_swaps, self._single_token)
+            candidate_probes(text, np.array(offsets[: self.max_tokens - 1], dtype=np.int64).reshape(-1, 2), text_swaps, self._candidate_tokens.one_token)
             for text, (_, offsets), text_swaps in zip(texts, with_offsets, swaps, strict=True)
         ]
-        all_stats = self._statistics(with_offsets, progress, [[(p.token, p.token_id) for p in text_probes] for text_probes in probes])
+        all_stats = self._statistics(with_offsets, progress, [(text_probes.tokens, text_probes.token_ids) for text_probes in probes])
         rows, flags = [], []
         for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True):
             fits = word_fits(stats, text, self.word_log10_frequency)
@@ -268,14 +268,15 @@ class LanguageModelScorer:
         self,
         with_offsets: list[tuple[list[int], list[tuple[int, int]]]],
         progress: Callable[[int], None] | None = None,
-        probes: Sequence[Sequence[tuple[int, int]]] | None = None,
+        probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> list[TokenStatistics]:
-        """Token statistics of encoded texts, and the surprisal of each text's probes: (token index, token id)
-        pairs, each asking how surprising that token id would have been in that token's place (the index among
-        the text's tokens, within the first `max_tokens - 1` that are scored)."""
+        """Token statistics of encoded texts, and the surprisal of each text's probes: parallel arrays of token
+        indices and token ids, each pair asking how surprising that token id would have been in that token's
+        place (the index among the text's tokens, within the first `max_tokens - 1` that are scored)."""
         encoder = self.language_model.encoder
         encoded = [[encoder.bos_id, *ids] for ids, _ in with_offsets]
-        probes = probes if probes is not None else [[] for _ in encoded]
+        no_probes = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        probes = probes if probes is not None else [no_probes] * len(encoded)
         truncated = [len(ids) > self.max_tokens for ids in encoded]
         encoded = [ids[: self.max_tokens] for ids in encoded]
         results: list[TokenStatistics | None] = [None] * len(encoded)
@@ -311,7 +312,7 @@ class LanguageModelScorer:
 
     @torch.inference_mode()
     def _score_batch(
-        self, batch: list[list[int]], probes: list[Sequence[tuple[int, int]]]
+        self, batch: list[list[int]], probes: list[tuple[np.ndarray, np.ndarray]]
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         model = self.language_model.model
         input_ids, attention_mask = self.padded_batch(batch)
@@ -323,10 +324,10 @@ class LanguageModelScorer:
         lengths = [len(ids) - 1 for ids in batch]
         bounds = np.cumsum([0, *lengths])
         # A text's token i is predicted by row bounds[text] + i of `states`.
-        probe_rows = np.array([bounds[k] + i for k, text_probes in enumerate(probes) for i, _ in text_probes], dtype=np.int64)
-        probe_ids = np.array([token_id for text_probes in probes for _, token_id in text_probes], dtype=np.int64)
+        probe_rows = np.concatenate([bounds[k] + np.asarray(tokens, dtype=np.int64) for k, (tokens, _) in enumerate(probes)])
+        probe_ids = np.concatenate([np.asarray(token_ids, dtype=np.int64) for _, token_ids in probes])
         surprisal, rank, entropy, probe_surprisal = self._token_statistics(states, targets, probe_rows, probe_ids)
-        probe_bounds = np.cumsum([0, *(len(text_probes) for text_probes in probes)])
+        probe_bounds = np.cumsum([0, *(len(tokens) for tokens, _ in probes)])
         return [
             (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d])
             for a, b, c, d in zip(bounds[:-1], bounds[1:], probe_bounds[:-1], probe_bounds[1:], strict=True)
@@ -372,7 +373,7 @@ class LanguageModelScorer:
             probe_surprisal,
         )
 
-    def _compute_single_token(self, written: str) -> int | None:
+    def _single_token(self, written: str) -> int | None:
         ids = self.language_model.encoder.encode([written])[0]
         return ids[0] if len(ids) == 1 else None
 

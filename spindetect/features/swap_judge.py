@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,46 +39,71 @@ TRIGRAM_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
-class CandidateProbe:
-    """A swap candidate the language model can judge: one token in place of a tested span's first token."""
+class CandidateProbes:
+    """The swap candidates of one text the language model can judge: each is one token in place of a tested
+    span's first token. One entry per (span, candidate) pair, as parallel arrays."""
 
-    swap: int  # index of the tested span among the text's swap results
-    candidate: str
-    token: int  # index of the span's first token among the text's tokens
-    token_id: int  # the candidate, written as that token (with its leading space)
+    swaps: np.ndarray  # index of the tested span among the text's swap results
+    candidates: np.ndarray  # index of the candidate among that span's `candidates`
+    tokens: np.ndarray  # index of the span's first token among the text's tokens
+    token_ids: np.ndarray  # the candidate, written as that token (with its leading space)
+
+
+class CandidateTokens:
+    """Which of a span's candidates are one token where they would stand, and their ids.
+
+    Cached: a corpus repeats the same words, so the same candidate lists recur with the same leading space.
+    """
+
+    def __init__(self, single_token: Callable[[str], int | None]) -> None:
+        """`single_token(written)`: the token id of `written` if it is one token, else None."""
+        self._single_token = single_token
+        self.one_token = lru_cache(maxsize=100_000)(self._one_token)
+
+    def _one_token(self, prefix: str, capitalised: bool, candidates: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Positions in `candidates` of those that are one token after `prefix`, and their token ids."""
+        positions, token_ids = [], []
+        for position, candidate in enumerate(candidates):
+            token_id = self._single_token(prefix + (candidate[:1].upper() + candidate[1:] if capitalised else candidate))
+            if token_id is not None:
+                positions.append(position)
+                token_ids.append(token_id)
+        return tuple(positions), tuple(token_ids)
 
 
 def candidate_probes(
     text: str,
     offsets: np.ndarray,
     swaps: Sequence[SwapTestResult],
-    single_token: Callable[[str], int | None],
-) -> list[CandidateProbe]:
+    one_token: Callable[[str, bool, tuple[str, ...]], tuple[tuple[int, ...], tuple[int, ...]]],
+) -> CandidateProbes:
     """The (span, candidate) pairs the language model can judge in `text`, tokenised with `offsets`.
 
-    `single_token(written)` is the token id of `written` if it is one token, else None. A span is judged where
-    its first token starts at the span or at the whitespace before it, and not at the very first token (which
-    the model predicts from nothing).
+    `one_token(prefix, capitalised, candidates)` gives the positions and token ids of the candidates that are
+    one token when written after `prefix`, capitalised like the span (see `CandidateTokens`). A span is judged
+    where its first token starts at the span or at the whitespace before it, and not at the very first token
+    (which the model predicts from nothing).
     """
-    if offsets.size == 0:
-        return []
-    token_starts, token_ends = offsets[:, 0], offsets[:, 1]
-    probes = []
-    for index, swap in enumerate(swaps):
-        covering = np.flatnonzero((token_starts <= swap.start) & (token_ends > swap.start))
-        if covering.size == 0 or covering[0] == 0:
-            continue
-        token = int(covering[0])
-        prefix = text[token_starts[token] : swap.start]
-        if prefix and not prefix.isspace():
-            continue
-        capitalised = text[swap.start].isupper()
-        for candidate, _ in swap.candidates:
-            written = prefix + (candidate[:1].upper() + candidate[1:] if capitalised else candidate)
-            token_id = single_token(written)
-            if token_id is not None:
-                probes.append(CandidateProbe(index, candidate, token, token_id))
-    return probes
+    swap_indices: list[int] = []
+    positions: list[int] = []
+    tokens: list[int] = []
+    token_ids: list[int] = []
+    if offsets.size and swaps:
+        token_starts = offsets[:, 0]
+        # The token covering each span's first character: the last one starting at or before it.
+        covering = np.searchsorted(token_starts, [swap.start for swap in swaps], side="right") - 1
+        for index, (swap, token) in enumerate(zip(swaps, covering.tolist(), strict=True)):
+            if token <= 0 or offsets[token, 1] <= swap.start:
+                continue
+            prefix = text[token_starts[token] : swap.start]
+            if prefix and not prefix.isspace():
+                continue
+            found, ids = one_token(prefix, text[swap.start].isupper(), tuple(candidate for candidate, _ in swap.candidates))
+            swap_indices += [index] * len(found)
+            positions += found
+            tokens += [token] * len(found)
+            token_ids += ids
+    return CandidateProbes(*(np.array(values, dtype=np.int64) for values in (swap_indices, positions, tokens, token_ids)))
 
 
 def span_bits(surprisal: np.ndarray, offsets: np.ndarray, start: int, end: int) -> float:
@@ -91,24 +117,26 @@ def span_bits(surprisal: np.ndarray, offsets: np.ndarray, start: int, end: int) 
 
 def combined_suggestions(
     swaps: Sequence[SwapTestResult],
-    probes: Sequence[CandidateProbe],
+    probes: CandidateProbes,
     probe_surprisal: np.ndarray,
     surprisal: np.ndarray,
     offsets: np.ndarray,
 ) -> list[tuple[str, float] | None]:
     """Per swap result: the candidate with the highest combined gain (log10) and that gain, or None where the
     language model could judge no candidate."""
-    trigram_gains = [dict(swap.candidates) for swap in swaps]
-    span_surprisal: dict[int, float] = {}
     best: list[tuple[str, float] | None] = [None] * len(swaps)
-    for probe, bits in zip(probes, probe_surprisal, strict=True):
-        swap = swaps[probe.swap]
-        if probe.swap not in span_surprisal:
-            span_surprisal[probe.swap] = span_bits(surprisal, offsets, swap.start, swap.end)
-        gain = TRIGRAM_WEIGHT * trigram_gains[probe.swap][probe.candidate] + (span_surprisal[probe.swap] - bits) / _LOG2_10
-        current = best[probe.swap]
-        if current is None or gain > current[1]:
-            best[probe.swap] = (probe.candidate, gain)
+    if probes.swaps.size == 0:
+        return best
+    # Probes come grouped by span, in span order.
+    indices, starts = np.unique(probes.swaps, return_index=True)
+    for index, first, last in zip(indices.tolist(), starts.tolist(), [*starts[1:].tolist(), probes.swaps.size], strict=True):
+        swap = swaps[index]
+        positions = probes.candidates[first:last]
+        trigram = np.array([swap.candidates[position][1] for position in positions.tolist()])
+        written_bits = span_bits(surprisal, offsets, swap.start, swap.end)
+        gains = TRIGRAM_WEIGHT * trigram + (written_bits - probe_surprisal[first:last]) / _LOG2_10
+        winner = int(np.argmax(gains))  # the first of equal gains
+        best[index] = (swap.candidates[positions[winner]][0], float(gains[winner]))
     return best
 
 
