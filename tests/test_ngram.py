@@ -65,3 +65,14 @@ def test_features_of_text_without_words_are_zero(reference) -> None:
 )
 def test_frequent_english_share_tells_english_from_other_languages(reference, text: str, english: bool) -> None:
     assert (frequent_english_share(text, reference) >= 0.4) == english
+
+
+def test_chain_is_the_sum_of_each_words_probability_given_the_two_before(reference) -> None:
+    words = ["the", "secretary", "of", "state", "said"]
+    expected = reference.prob("state", "secretary", "of") + reference.prob("said", "of", "state")
+    assert reference.chain(["secretary", "of"], words[3:]) == pytest.approx(expected, abs=1e-9)
+    # Short histories back off to the bigram and the unigram.
+    assert reference.chain([], ["the", "secretary"]) == pytest.approx(
+        reference.prob("the") + reference.prob("secretary", "the"), abs=1e-9
+    )
+    assert reference.chain(["the"], []) == 0.0

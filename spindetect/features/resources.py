@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,6 +64,26 @@ class NGramReference:
     def prob(self, word: str, *history: str) -> float:
         """log10 p(word | history) with back-off; history oldest first, all words in the vocabulary."""
         return self.model.prob([word, *reversed(history)]) * _LOG10_PER_UNIT
+
+    def chain(self, history: Sequence[str], words: Sequence[str]) -> float:
+        """log10 p(words | history), each word conditioned on the two before it; all words in the vocabulary.
+
+        The synonym-swap test calls this for every candidate of every span, so it sums the model's integer
+        scores and converts once, without the per-call list building of `prob`.
+        """
+        prob = self.model.prob
+        older = history[-2] if len(history) >= 2 else None
+        newer = history[-1] if history else None
+        total = 0
+        for word in words:
+            if newer is None:
+                total += prob([word])
+            elif older is None:
+                total += prob([word, newer])
+            else:
+                total += prob([word, newer, older])
+            older, newer = newer, word
+        return total * _LOG10_PER_UNIT
 
     def is_seen(self, word: str, *history: str) -> bool:
         """Whether the model stores the n-gram `history + word` itself rather than backing off."""

@@ -49,6 +49,7 @@ FULL_STRENGTH_GAIN = 5.0
 class Candidate:
     words: tuple[str, ...]
     log_frequency: float  # sum of the words' unigram log10 probabilities
+    text: str  # the words joined by spaces
 
 
 @dataclass(frozen=True)
@@ -157,15 +158,15 @@ class SynonymSwapTest:
                     continue
                 history = (["<s>"] if opens_sentence else []) + words[max(0, i - 2) : i]
                 following = tuple(words[i + length : i + length + FOLLOWING_WORDS])
-                as_written = self._chain(history, span + following)
+                as_written = self.reference.chain(history, span + following)
                 span_frequency = sum(self.reference.unigram(word) for word in span)
                 window_frequency = span_frequency + sum(self.reference.unigram(word) for word in following)
                 gains = []
                 for candidate in candidates:
-                    gain = self._chain(history, candidate.words + following) - as_written
+                    gain = self.reference.chain(history, candidate.words + following) - as_written
                     # Only an advantage is discounted: a rarer candidate that still fits better is no less telling.
                     gain -= self.frequency_discount * max(0.0, candidate.log_frequency - span_frequency)
-                    gains.append((" ".join(candidate.words), gain))
+                    gains.append((candidate.text, gain))
                 best, best_gain = max(gains, key=lambda pair: pair[1])  # the first of equal gains
                 results.append(
                     SwapTestResult(
@@ -173,15 +174,6 @@ class SynonymSwapTest:
                     )
                 )
         return results
-
-    def _chain(self, history: Sequence[str], words: Sequence[str]) -> float:
-        """log10 p(words | history) under the trigram model."""
-        context = list(history[-2:])
-        total = 0.0
-        for word in words:
-            total += self.reference.prob(word, *context[-2:])
-            context.append(word)
-        return total
 
     def _compute_candidates(self, span: tuple[str, ...]) -> tuple[Candidate, ...]:
         """The words and phrases a spinner could have replaced with `span`, in `span`'s form."""
@@ -209,7 +201,7 @@ class SynonymSwapTest:
             frequencies = [self.reference.unigram(word) for word in words]
             if any(frequency is None for frequency in frequencies):
                 continue
-            candidates.append((min(frequencies), Candidate(words, sum(frequencies))))
+            candidates.append((min(frequencies), Candidate(words, sum(frequencies), " ".join(words))))
         candidates.sort(key=lambda pair: (-pair[0], pair[1].words))
         return tuple(candidate for _, candidate in candidates[: self.max_candidates])
 
