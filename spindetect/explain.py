@@ -37,6 +37,8 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lm_very_poor_word_fit_count": "words that clash with their context",
     "lm_swap_evidence_max": "a word both models say replaced a better-fitting synonym",
     "lm_swap_evidence_second": "a second word both models say replaced a synonym",
+    "lm_candidate_gain_max": "a word whose thesaurus neighbour the language model expects far more",
+    "lm_candidate_gain_second": "a second word whose thesaurus neighbour the language model expects far more",
     "ng_context_fit_min": "one word that clashes with its neighbours",
     "ng_context_fit_second_min": "a second word that clashes with its neighbours",
     "ng_poor_fit_count": "words at least 10x less likely beside their neighbours",

@@ -125,9 +125,11 @@ def test_swap_evidence_adds_the_gain_the_spans_misfit_and_half_the_next_words() 
     assert swap_evidence(fits, []).size == 0
 
 
-def test_the_swap_evidence_features_are_its_two_highest_values(tiny_language_model, reference) -> None:
+def test_the_swap_evidence_and_candidate_gain_features_are_their_two_highest_values(tiny_language_model, reference) -> None:
     (stats,) = LanguageModelScorer(tiny_language_model, reference.unigram).token_statistics(TEXTS[:1])
-    features = paragraph_lm_features(stats, np.zeros(0), np.array([0.5, 7.0, 3.0]))
+    features = paragraph_lm_features(stats, np.zeros(0), np.array([0.5, 7.0, 3.0]), np.array([-1.0, 2.5]))
     highest = LM_FEATURE_NAMES.index("lm_swap_evidence_max")
     assert features[highest] == 7.0 and features[LM_FEATURE_NAMES.index("lm_swap_evidence_second")] == 3.0
+    assert features[LM_FEATURE_NAMES.index("lm_candidate_gain_max")] == 2.5
+    assert features[LM_FEATURE_NAMES.index("lm_candidate_gain_second")] == -1.0
     assert not paragraph_lm_features(stats, np.zeros(0))[highest]

@@ -33,7 +33,7 @@ UNEXPECTED_WORD_BITS = -7.0
 FULL_STRENGTH_BITS = 15.0
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 4
+LM_FEATURE_VERSION = 5
 
 # Every language-model feature name starts with this (the cascade tells the slow features by it).
 LM_FEATURE_PREFIX = "lm_"
@@ -62,6 +62,8 @@ LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_very_poor_word_fit_count",
     "lm_swap_evidence_max",
     "lm_swap_evidence_second",
+    "lm_candidate_gain_max",
+    "lm_candidate_gain_second",
 )
 _LOG2_10 = math.log2(10.0)
 # Word fit below this many bits: the model finds the word 4x less likely here than in general text...
@@ -160,13 +162,23 @@ def unexpected_words(text: str, fits: WordFits, max_bits: float = UNEXPECTED_WOR
 
 
 def paragraph_lm_features(
-    stats: TokenStatistics, fits: np.ndarray | None = None, evidence: np.ndarray | None = None
+    stats: TokenStatistics,
+    fits: np.ndarray | None = None,
+    evidence: np.ndarray | None = None,
+    candidate_gains: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Aggregate one paragraph's token statistics, word fits and swap evidence into the `LM_FEATURE_NAMES` vector."""
+    """Aggregate one paragraph's token statistics, word fits, swap evidence and the combined gains of its
+    tested spans' best candidates (`swap_judge.combined_suggestions`) into the `LM_FEATURE_NAMES` vector.
+
+    The two highest combined gains, as features, took the language-model features alone from ROC-AUC 0.924 to
+    0.931 (0.857 to 0.871 at a 5% spin rate) in grouped cross-validation on synthetic validation and test
+    paragraphs.
+    """
     surprisal = stats.surprisal
     n = surprisal.size
     fits = np.zeros(0) if fits is None else fits
     evidence = np.zeros(0) if evidence is None else evidence
+    candidate_gains = np.zeros(0) if candidate_gains is None else candidate_gains
     if n == 0:
         return np.zeros(len(LM_FEATURE_NAMES), dtype=np.float64)
     quantiles = np.quantile(surprisal, [0.5, 0.75, 0.9])
@@ -199,6 +211,7 @@ def paragraph_lm_features(
             np.mean(fits < POOR_WORD_FIT_BITS) if fits.size else 0.0,
             math.log1p(np.sum(fits < VERY_POOR_WORD_FIT_BITS)),
             *(-value for value in lowest_two(-evidence)),
+            *(-value for value in lowest_two(-candidate_gains)),
         ],
         dtype=np.float64,
     )
@@ -253,8 +266,9 @@ class LanguageModelScorer:
         for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True):
             fits = word_fits(stats, text, self.word_log10_frequency)
             evidence = swap_evidence(fits, text_swaps)
-            rows.append(paragraph_lm_features(stats, fits.fits, evidence))
             suggestions = combined_suggestions(text_swaps, text_probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
+            gains = np.array([gain for _, gain in filter(None, suggestions)])
+            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains))
             flags.append([*unexpected_words(text, fits), *evidence_flags(text, text_swaps, evidence, suggestions)])
         return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
 

@@ -6,8 +6,9 @@ after. The language model sees the whole paragraph before the span: at the span'
 probability to every word of its vocabulary, so each candidate that is one token there ("came" for "got
 here") is judged for free. A candidate's combined gain adds the two: its calibrated trigram gain and how
 much likelier the language model finds it than the span as written (both log10), the trigram's at half
-weight. On 133 thesaurus-spun words of synthetic validation paragraphs the combined gain named the original for
-31, the trigram model alone for 16 (weights 0 and 0.5 tied; 1: 28, 2: 23).
+weight. On 133 thesaurus-spun words of synthetic validation paragraphs the combined gain named the original
+for 31, the trigram model alone for 16 (weights 0 and 0.5 tied; 1: 28, 2: 23). The best combined gains of a
+paragraph are also two of its language-model features (`perplexity.paragraph_lm_features`).
 
 Flags come from the swap evidence (`perplexity.swap_evidence`): where both references agree that a span
 was replaced. They are tentative (see `spans.shown_flags`): shown where the paragraph is judged spun, as the
@@ -30,7 +31,7 @@ _LOG2_10 = math.log2(10.0)
 # Swap evidence (log10 gain plus bits of misfit) from which a span is flagged. With these flags, on 200 spun
 # and 200 clean synthetic validation paragraphs, the flags cover 36% of the replaced words instead of 22%, 94%
 # of flags in spun paragraphs still on replaced words; clean paragraphs get 4.9 flags per 1000 words instead
-# of 3.5. On the spun seed article they cover 25 of the 40 substitutions listed in issue 3 (before: 14).
+# of 3.5. On the spun seed article they cover 24 of the 40 substitutions listed in issue 3 (before: 14).
 MIN_EVIDENCE_FLAG = 5.0
 # Evidence at and above this is flagged at full strength (conclusive on its own).
 FULL_STRENGTH_EVIDENCE = 10.0
