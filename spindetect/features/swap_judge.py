@@ -30,8 +30,9 @@ from spindetect.features.swap import FULL_STRENGTH_GAIN, MIN_HINT_GAIN, SwapTest
 _LOG2_10 = math.log2(10.0)
 # Swap evidence (log10 gain plus bits of misfit) from which a span is flagged. With these flags, on 200 spun
 # and 200 clean synthetic validation paragraphs, the flags cover 36% of the replaced words instead of 22%, 94%
-# of flags in spun paragraphs still on replaced words; clean paragraphs get 4.9 flags per 1000 words instead
-# of 3.5. On the spun seed article they cover 24 of the 40 substitutions listed in issue 3 (before: 14).
+# of flags in spun paragraphs still on replaced words; clean paragraphs get 3.3 flags per 1000 words instead
+# of 3.5 (all shown regardless of the verdict: 9.8). On the spun seed article they cover 24 of the 40
+# substitutions listed in issue 3 (before: 14).
 MIN_EVIDENCE_FLAG = 5.0
 # Evidence at and above this is flagged at full strength (conclusive on its own).
 FULL_STRENGTH_EVIDENCE = 10.0
