@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from spindetect.features.garble import find_garble
-from spindetect.features.ngram import lowest_two
+from spindetect.features.ngram import highest_two
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
@@ -44,7 +44,7 @@ def paragraph_lexical_features(
     """Aggregate one paragraph's swap tests and matches into the `LEXICAL_FEATURE_NAMES` vector."""
     gains = np.array([result.gain for result in swaps])
     poor_fit_gains = np.array([result.gain for result in swaps if result.fit <= POOR_WINDOW_FIT])
-    highest, second = (-value for value in lowest_two(-gains)) if gains.size else (0.0, 0.0)
+    highest, second = highest_two(gains)
     strong = int(np.sum(gains >= STRONG_SWAP_GAIN))
     return np.array(
         [

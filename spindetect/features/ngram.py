@@ -139,6 +139,14 @@ def lowest_two(values: np.ndarray) -> tuple[float, float]:
     return float(lowest[0]), float(lowest[1])
 
 
+def highest_two(values: np.ndarray) -> tuple[float, float]:
+    """The highest and second-highest values (a paragraph's strongest signs of a swap); as `lowest_two`."""
+    if values.size == 0:
+        return 0.0, 0.0
+    highest, second = lowest_two(-values)
+    return -highest, -second
+
+
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 

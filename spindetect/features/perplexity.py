@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from spindetect.features.language_model import CausalLanguageModel
-from spindetect.features.ngram import lowest_two, word_spans
+from spindetect.features.ngram import highest_two, lowest_two, word_spans
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.swap_judge import CandidateTokens, candidate_probes, combined_suggestions, evidence_flags
@@ -210,8 +210,8 @@ def paragraph_lm_features(
             *lowest_two(fits),
             np.mean(fits < POOR_WORD_FIT_BITS) if fits.size else 0.0,
             math.log1p(np.sum(fits < VERY_POOR_WORD_FIT_BITS)),
-            *(-value for value in lowest_two(-evidence)),
-            *(-value for value in lowest_two(-candidate_gains)),
+            *highest_two(evidence),
+            *highest_two(candidate_gains),
         ],
         dtype=np.float64,
     )

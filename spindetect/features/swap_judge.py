@@ -152,14 +152,15 @@ def evidence_flags(
     candidate fits at least 10x better by the combined gain (so other signals' flags on them can name it)."""
     spans = []
     for swap, value, suggested in zip(swaps, evidence, suggestions, strict=True):
-        if suggested is not None and suggested[1] >= MIN_HINT_GAIN:
+        both_suggest = suggested is not None and suggested[1] >= MIN_HINT_GAIN
+        if both_suggest:
             suggestion: str | None = suggested[0]
         else:
             suggestion = swap.suggestion if swap.gain >= MIN_HINT_GAIN else None
         if value >= MIN_EVIDENCE_FLAG:
             strength = min(1.0, value / FULL_STRENGTH_EVIDENCE)
             spans.append(FlaggedSpan(swap.start, swap.end, text[swap.start : swap.end], "swap_evidence", strength, suggestion))
-        elif suggested is not None and suggested[1] >= MIN_HINT_GAIN:
+        elif both_suggest:
             # On the trigram hints' scale: where the language model agrees, the combined gain outranks the trigram's.
             strength = min(1.0, suggested[1] / FULL_STRENGTH_GAIN)
             spans.append(FlaggedSpan(swap.start, swap.end, text[swap.start : swap.end], SUGGESTION_HINT, strength, suggested[0]))
