@@ -101,11 +101,12 @@ def _metrics_section(metrics: dict) -> list[str]:
     by_rate = metrics.get("test_by_rate", {})
     if by_rate:
         lines += [
-            "By spin rate (share of content words replaced; thesaurus-spun paragraphs against corpus paragraphs):",
+            "By spin rate (share of content words replaced): the test split's corpus paragraphs against their",
+            "thesaurus-spun twins at that rate (with the rate sweep, every test paragraph at every rate):",
             "",
-            "| rate | ROC-AUC | recall at the threshold |",
-            "|---|---|---|",
-            *(f"| {rate} | {_number(m, 'roc_auc')} | {_number(m, 'recall')} |" for rate, m in by_rate.items()),
+            "| rate | spun | ROC-AUC | recall at the threshold |",
+            "|---|---|---|---|",
+            *(f"| {rate} | {m['n_spun']} | {_number(m, 'roc_auc')} | {_number(m, 'recall')} |" for rate, m in by_rate.items()),
             "",
         ]
     by_style = metrics.get("test_by_style", {})

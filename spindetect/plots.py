@@ -15,15 +15,20 @@ FIGURE_SIZE = (5.0, 4.0)
 
 
 def write_plots(
-    directory: Path, labels: np.ndarray, scores: np.ndarray, threshold: float, rates: np.ndarray | None = None
+    directory: Path,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    by_rate: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[Path]:
-    """Write the plots that the data allows into `directory`; return their paths."""
+    """Write the plots that the data allows into `directory`; return their paths. `by_rate` holds the labels,
+    scores and spin rates of the texts to plot recall by rate on (rate 0: clean, or spun without a rate)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [_histogram(directory / "score_histogram.png", labels, scores, threshold)]
     if 0 < labels.sum() < labels.size:
         written += [_roc(directory / "roc.png", labels, scores), _precision_recall(directory / "pr.png", labels, scores)]
-    if rates is not None and ((labels == 1) & (rates > 0)).any():
-        written.append(_recall_by_rate(directory / "recall_by_rate.png", labels, scores, rates, threshold))
+    if by_rate is not None and ((by_rate[0] == 1) & (by_rate[2] > 0)).any():
+        written.append(_recall_by_rate(directory / "recall_by_rate.png", *by_rate, threshold))
     return written
 
 

@@ -25,6 +25,7 @@ from spindetect.model import FeatureReference, TrainedModel, build_classifier, c
 from spindetect.plots import write_plots
 from spindetect.synth.dataset import (
     CLEAN_COUNTERPART,
+    RATE_SWEEP_SPLIT,
     CorpusLocations,
     build_synthetic_dataset,
     load_sources,
@@ -72,8 +73,9 @@ def train_model(
     splits = np.array([example.split for example in examples])
     rates = np.array([example.rate for example in examples])
     styles = np.array([example.style for example in examples])
-    # Metrics by rate compare thesaurus-spun paragraphs with the corpus paragraphs they were spun from.
-    corpus_pairs = np.isin(styles, ["clean", "thesaurus_spin"])
+    # Metrics by rate compare thesaurus-spun paragraphs with the corpus paragraphs they were spun from: those
+    # of the test split and the rate sweep's twins of them.
+    by_rate = np.isin(styles, ["clean", "thesaurus_spin"]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
@@ -85,11 +87,12 @@ def train_model(
     valid_scores = classifier.predict_proba(features[valid])[:, 1]
     threshold = choose_threshold(labels[valid], valid_scores, config.threshold.strategy, config.threshold.target_fpr)
     test_scores = classifier.predict_proba(features[test])[:, 1]
+    by_rate_scores = classifier.predict_proba(features[by_rate])[:, 1]
     metrics = {
         "counts": {name: {"clean": int((splits == name).sum() - labels[splits == name].sum()), "spun": int(labels[splits == name].sum())} for name in ("train", "valid", "test")},
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
         "test": binary_metrics(labels[test], test_scores, threshold),
-        "test_by_rate": metrics_by_rate(labels[test & corpus_pairs], test_scores[corpus_pairs[test]], rates[test & corpus_pairs], threshold),
+        "test_by_rate": metrics_by_rate(labels[by_rate], by_rate_scores, rates[by_rate], threshold),
         "test_by_style": metrics_by_style(labels[test], test_scores, styles[test], threshold, CLEAN_COUNTERPART | LABELED_COUNTERPART),
         "test_labeled_files": binary_metrics(labels[test & from_files], test_scores[from_files[test]], threshold)
         if (test & from_files).any()
@@ -109,12 +112,15 @@ def train_model(
         clean_scores=valid_scores[labels[valid] == 0],
     )
     if config.cascade.enabled:
-        splits_and_labels = {name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test))}
-        model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, rates[test], corpus_pairs[test])
+        splits_and_labels = {
+            name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test), ("by_rate", by_rate))
+        }
+        model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, by_rate_scores, rates[by_rate])
     model.save(output_dir)
     (output_dir / CARD_FILE).write_text(model_card(model), encoding="utf-8")
-    spin_rates = np.where(styles == "thesaurus_spin", rates, 0.0)
-    write_plots(output_dir / PLOTS_DIR, labels[test], test_scores, threshold, spin_rates[test])
+    write_plots(
+        output_dir / PLOTS_DIR, labels[test], test_scores, threshold, by_rate=(labels[by_rate], by_rate_scores, rates[by_rate])
+    )
     return model
 
 
@@ -136,15 +142,17 @@ def add_cascade(
     splits: dict[str, tuple[np.ndarray, np.ndarray]],
     valid_scores: np.ndarray,
     test_scores: np.ndarray,
-    test_rates: np.ndarray,
-    test_corpus_pairs: np.ndarray,
+    by_rate_scores: np.ndarray,
+    by_rate_rates: np.ndarray,
 ) -> TrainedModel:
     """`model` with a fast classifier on its features without the language model's, the band of fast scores
-    left to the full model (chosen on validation), and the cascade's test metrics."""
+    left to the full model (chosen on validation), and the cascade's test metrics. `splits` maps train,
+    valid, test and by_rate (the paragraphs of the metrics by rate) to their mask and labels."""
     config = model.config
     fast_columns = [i for i, name in enumerate(model.feature_names) if not name.startswith(LM_FEATURE_PREFIX)]
     fast_features = features[:, fast_columns]
     (train, train_labels), (valid, valid_labels), (test, test_labels) = splits["train"], splits["valid"], splits["test"]
+    by_rate, by_rate_labels = splits["by_rate"]
     fast_config = config.model_copy(
         update={"features": config.features.model_copy(update={"language_model": False}), "cascade": CascadeConfig()}
     )
@@ -153,6 +161,7 @@ def add_cascade(
     band = choose_band(valid_labels, fast_valid, valid_scores, model.threshold, config.cascade.max_auc_loss)
     fast_test = fast_classifier.predict_proba(fast_features[test])[:, 1]
     cascade_test = band.combine(fast_test, test_scores)
+    cascade_by_rate = band.combine(fast_classifier.predict_proba(fast_features[by_rate])[:, 1], by_rate_scores)
     metrics = dict(model.metrics)
     metrics["cascade"] = {
         "band": band.to_json(),
@@ -160,9 +169,7 @@ def add_cascade(
         "test_share_to_language_model": float(band.uncertain(fast_test).mean()),
         "test": binary_metrics(test_labels, cascade_test, model.threshold),
         "test_fast_only": binary_metrics(test_labels, fast_test, model.threshold),
-        "test_by_rate": metrics_by_rate(
-            test_labels[test_corpus_pairs], cascade_test[test_corpus_pairs], test_rates[test_corpus_pairs], model.threshold
-        ),
+        "test_by_rate": metrics_by_rate(by_rate_labels, cascade_by_rate, by_rate_rates, model.threshold),
     }
     fast = TrainedModel(
         classifier=fast_classifier,

@@ -16,6 +16,7 @@ from spindetect.labeled import LabeledDataError, read_labeled
 from spindetect.metrics import metrics_by_style
 from spindetect.synth.brown import SourceParagraph
 from spindetect.synth.dataset import (
+    RATE_SWEEP_SPLIT,
     CorpusLocations,
     Example,
     build_synthetic_dataset,
@@ -165,8 +166,9 @@ def test_the_test_config_builds_every_style_with_splits_by_source(styled_example
     splits_of_source: dict[str, set[str]] = {}
     for example in styled_examples:
         splits_of_source.setdefault(example.source_id, set()).add(example.split)
-    assert all(len(splits) == 1 for splits in splits_of_source.values())
-    assert {e.split for e in styled_examples if e.style == "thesaurus_spin"} == {"train", "valid", "test"}
+    assert all(len(splits - {RATE_SWEEP_SPLIT}) == 1 for splits in splits_of_source.values())
+    assert all(splits == {"test", RATE_SWEEP_SPLIT} for splits in splits_of_source.values() if RATE_SWEEP_SPLIT in splits)
+    assert {e.split for e in styled_examples if e.style == "thesaurus_spin"} == {"train", "valid", "test", RATE_SWEEP_SPLIT}
     assert all(e.label == 1 for e in styled_examples if e.style in ("phrase_spin", "tortured", "mt_garble"))
     assert all(e.label == 0 for e in styled_examples if e.style in ("mt_post_edit", "mt_clean", "round_trip"))
 
@@ -217,3 +219,22 @@ def test_a_paragraphs_spun_twin_does_not_depend_on_the_other_paragraphs(phrase_t
     alone = spun_twins([second], splits, spinners, "phrase_spin", seed=4)
     with_another = spun_twins([first, second], splits, spinners, "phrase_spin", seed=4)
     assert alone and with_another[-1] == alone[0]
+
+
+def test_rate_sweep_spins_each_test_paragraph_once_at_every_rate_nested(phrase_thesaurus) -> None:
+    from spindetect.synth.dataset import rate_sweep, spun_twins
+
+    text = " ".join(["According to the report, each office accounted for half; however, each was late."] * 4)
+    paragraphs = [SourceParagraph(text, f"doc/{n}", n, "g") for n in range(6)]
+    splits = {p.source_id: "test" if p.paragraph_index < 4 else "train" for p in paragraphs}
+    rates = (0.3, 0.6, 1.0)
+    spinners = {rate: PhraseSpinner(phrase_thesaurus, rate) for rate in rates}
+    twins = spun_twins(paragraphs, splits, spinners, "phrase_spin", seed=4)
+    sweep = rate_sweep(paragraphs, splits, spinners, "phrase_spin", seed=4)
+
+    assert {e.split for e in sweep} == {RATE_SWEEP_SPLIT} and {e.source_id for e in sweep} == {f"doc/{n}" for n in range(4)}
+    for n in range(4):
+        spins = sorted((e for e in twins + sweep if e.source_id == f"doc/{n}"), key=lambda e: e.rate)
+        assert [e.rate for e in spins] == list(rates)  # the test twin's rate once, the others from the sweep
+        assert [e.replaced for e in spins] == sorted(e.replaced for e in spins)  # nested: more replaced as the rate grows
+        assert sum(e.split == "test" for e in spins) == 1

@@ -1,8 +1,9 @@
 import numpy as np
+from datasets import load_from_disk
 
 from spindetect.config import load_config
 from spindetect.model import TrainedModel
-from spindetect.synth.dataset import CorpusLocations
+from spindetect.synth.dataset import RATE_SWEEP_SPLIT, CorpusLocations
 from spindetect.train import DATASET_DIR, train_model
 
 from .conftest import BROWN_SAMPLE, ROOT
@@ -32,8 +33,6 @@ def test_training_is_deterministic_and_splits_never_share_a_source(tiny_model_di
 
 
 def _saved_examples(model_dir) -> list[dict]:
-    from datasets import load_from_disk
-
     saved = load_from_disk(str(model_dir / DATASET_DIR))
     return [row for split in ("train", "valid", "test") for row in saved[split].to_list()]
 
@@ -56,6 +55,11 @@ def test_training_reports_each_style_and_rates_only_of_thesaurus_spin(tiny_model
     assert set(model.metrics["test_by_rate"]) == {"0.2", "0.4"}
     clean_corpus = sum(e["style"] == "clean" for e in examples)
     assert all(m["n"] - m["n_spun"] == clean_corpus for m in model.metrics["test_by_rate"].values())
+    # Each rate is measured on the test twins drawn at it and the rate sweep's twins at it.
+    swept = load_from_disk(str(tiny_model_dir / DATASET_DIR / RATE_SWEEP_SPLIT)).to_list()
+    for rate, measured in model.metrics["test_by_rate"].items():
+        at_rate = [e for e in examples + swept if e["style"] == "thesaurus_spin" and f"{e['rate']:g}" == rate]
+        assert measured["n_spun"] == len(at_rate) > sum(e["split"] == "test" for e in at_rate)
 
 
 def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir) -> None:

@@ -30,6 +30,9 @@ from spindetect.synth.wikipedia import load_wikipedia_paragraphs, locate_wikiped
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
+# Twins of the test split's corpus paragraphs at every spin rate their test twin was not drawn at: kept out of
+# the test split (whose mix of styles they would swamp) and used only for the metrics by rate.
+RATE_SWEEP_SPLIT = "test_rate_sweep"
 # What each synthetic style is, by label; `Example.style` is one of these (or a labeled file's style).
 STYLES = {
     "clean": "clean paragraph from a corpus",
@@ -91,13 +94,43 @@ def spun_twins(
     examples = []
     for source in sources:
         rng = paragraph_draw(seed, style, source)
-        rate = rates[rng.randrange(len(rates))]
+        rate = _drawn_rate(rng, rates)
         spun = spinners[rate].spin(source.text, rng)
         if spun.replaced:
             examples.append(Example(spun.text, 1, splits[source.source_id], source.source_id, style, rate, spun.replaced))
     if len(examples) < len(sources):
         logger.info("%s: %d paragraphs had nothing replaced and gave no twin", style, len(sources) - len(examples))
     return examples
+
+
+def rate_sweep(
+    sources: Sequence[SourceParagraph], splits: dict[str, str], spinners: dict[float, Spinner], style: str, seed: int
+) -> list[Example]:
+    """Twins of each test paragraph at every rate but the one `spun_twins` drew for it, in the split
+    RATE_SWEEP_SPLIT: with the test twins, every test paragraph spun at every rate (where anything was
+    replaced), so each rate's metrics rest on all test paragraphs rather than the share drawn at that rate.
+    Each spin starts from the generator state of the test twin's, so a paragraph's spins at two rates are
+    nested (the higher rate replaces the lower one's words and more), as they are for one seed."""
+    rates = list(spinners)
+    examples = []
+    for source in sources:
+        if splits[source.source_id] != "test":
+            continue
+        rng = paragraph_draw(seed, style, source)
+        drawn = _drawn_rate(rng, rates)
+        state = rng.getstate()
+        for rate in rates:
+            if rate == drawn:
+                continue
+            rng.setstate(state)
+            spun = spinners[rate].spin(source.text, rng)
+            if spun.replaced:
+                examples.append(Example(spun.text, 1, RATE_SWEEP_SPLIT, source.source_id, style, rate, spun.replaced))
+    return examples
+
+
+def _drawn_rate(rng: random.Random, rates: Sequence[float]) -> float:
+    return rates[rng.randrange(len(rates))]
 
 
 @dataclass(frozen=True)
@@ -178,6 +211,8 @@ def build_synthetic_dataset(
         for rate in data.spin_rates
     }
     examples += spun_twins(sources, splits, word_spinners, "thesaurus_spin", seed)
+    if data.rate_sweep:
+        examples += rate_sweep(sources, splits, word_spinners, "thesaurus_spin", seed)
     if data.phrase_spin.enabled:
         chosen = [s for s in sources if paragraph_draw(seed, "phrase_spin_share", s).random() < data.phrase_spin.share]
         phrase_spinners = {

@@ -14,7 +14,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from spindetect.config import SpindetectConfig
-from spindetect.synth.dataset import SPLITS, STYLES, Example
+from spindetect.synth.dataset import RATE_SWEEP_SPLIT, SPLITS, STYLES, Example
 
 CARD_FILE = "README.md"
 
@@ -37,7 +37,7 @@ def save_dataset(examples: Sequence[Example], directory: Path, config: Spindetec
 
     columns = [field.name for field in fields(Example)]
     splits = {}
-    for split in SPLITS:
+    for split in _splits_present(examples):
         rows = [asdict(example) for example in examples if example.split == split]
         splits[split] = Dataset.from_dict({column: [row[column] for row in rows] for column in columns})
     # Saving takes milliseconds; datasets' own progress bars would only clutter training's progress display.
@@ -55,6 +55,7 @@ def save_dataset(examples: Sequence[Example], directory: Path, config: Spindetec
 def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
     data = config.data
     styles_present = sorted({example.style for example in examples})
+    split_names = _splits_present(examples)
     lines = [
         f"# spindetect training data: config `{config.name}`, seed {config.seed}",
         "",
@@ -74,19 +75,25 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
         "",
         "## Counts by split, label and style",
         "",
-        "| style | " + " | ".join(SPLITS) + " |",
-        "|---|" + "---|" * len(SPLITS),
+        "| style | " + " | ".join(split_names) + " |",
+        "|---|" + "---|" * len(split_names),
     ]
     by_style_split = Counter((example.style, example.split) for example in examples)
     for style in styles_present:
-        lines.append(f"| {style} | " + " | ".join(str(by_style_split[style, split]) for split in SPLITS) + " |")
+        lines.append(f"| {style} | " + " | ".join(str(by_style_split[style, split]) for split in split_names) + " |")
     totals = Counter((example.label, example.split) for example in examples)
     for label, name in ((1, "all spun"), (0, "all clean")):
-        lines.append(f"| **{name}** | " + " | ".join(str(totals[label, split]) for split in SPLITS) + " |")
+        lines.append(f"| **{name}** | " + " | ".join(str(totals[label, split]) for split in split_names) + " |")
     by_rate = Counter((example.style, example.rate) for example in examples if example.label == 1 and example.rate > 0)
     if by_rate:
         lines += ["", "## Spun examples by style and rate", "", "| style | rate | examples |", "|---|---|---|"]
         lines += [f"| {style} | {rate:g} | {count} |" for (style, rate), count in sorted(by_rate.items())]
+    if RATE_SWEEP_SPLIT in split_names:
+        lines += [
+            "",
+            f"`{RATE_SWEEP_SPLIT}` holds the test paragraphs spun at every rate their test twin was not drawn at: never",
+            "trained on, used only for the metrics by rate.",
+        ]
     lines += [
         "",
         "## How the spun texts were made",
@@ -112,6 +119,12 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
     if data.round_trip.enabled:
         lines.append("- round_trip: the raw output of the offline translator, English to Portuguese and back.")
     return "\n".join(lines) + "\n"
+
+
+def _splits_present(examples: Sequence[Example]) -> tuple[str, ...]:
+    """The three splits always (an empty one is saved empty), then the rate sweep where there is one."""
+    sweep = (RATE_SWEEP_SPLIT,) if any(example.split == RATE_SWEEP_SPLIT for example in examples) else ()
+    return SPLITS + sweep
 
 
 def _label_of(examples: Sequence[Example], style: str) -> str:
