@@ -87,7 +87,7 @@ def train_model(
     valid_scores = classifier.predict_proba(features[valid])[:, 1]
     threshold = choose_threshold(labels[valid], valid_scores, config.threshold.strategy, config.threshold.target_fpr)
     test_scores = classifier.predict_proba(features[test])[:, 1]
-    by_rate_scores = classifier.predict_proba(features[by_rate])[:, 1]
+    by_rate_scores = _spun_probability(classifier, features[by_rate])
     metrics = {
         "counts": {name: {"clean": int((splits == name).sum() - labels[splits == name].sum()), "spun": int(labels[splits == name].sum())} for name in ("train", "valid", "test")},
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
@@ -122,6 +122,12 @@ def train_model(
         output_dir / PLOTS_DIR, labels[test], test_scores, threshold, by_rate=(labels[by_rate], by_rate_scores, rates[by_rate])
     )
     return model
+
+
+def _spun_probability(classifier, features: np.ndarray) -> np.ndarray:
+    """The classifier's probability of "spun" for each row; none for no rows (training on the user's labeled
+    files alone leaves no paragraphs for the metrics by rate)."""
+    return classifier.predict_proba(features)[:, 1] if len(features) else np.zeros(0)
 
 
 def _unlisted_tortured_metrics(classifier, features, feature_names, labels, styles, threshold) -> dict | None:
@@ -161,7 +167,7 @@ def add_cascade(
     band = choose_band(valid_labels, fast_valid, valid_scores, model.threshold, config.cascade.max_auc_loss)
     fast_test = fast_classifier.predict_proba(fast_features[test])[:, 1]
     cascade_test = band.combine(fast_test, test_scores)
-    cascade_by_rate = band.combine(fast_classifier.predict_proba(fast_features[by_rate])[:, 1], by_rate_scores)
+    cascade_by_rate = band.combine(_spun_probability(fast_classifier, fast_features[by_rate]), by_rate_scores)
     metrics = dict(model.metrics)
     metrics["cascade"] = {
         "band": band.to_json(),
