@@ -59,7 +59,7 @@ def print_document(console: Console, name: str, text: str, result: DocumentResul
 
 
 def _span_in_context(text: str, paragraph_start: int, span: FlaggedSpan) -> str:
-    """`took [enlighten of enterprise → office?]`: a flagged span, its suggestion and the words before it."""
+    """`will appear in [tribunal → court?]`: a flagged span, its suggestion and the words before it."""
     before = " ".join(text[paragraph_start : span.start].split()[-CONTEXT_WORDS:])
     flagged = " ".join(span.text.split())
     suggestion = f" → {escape(span.suggestion)}?" if span.suggestion else ""

@@ -6,7 +6,7 @@ from lemminflect import getAllInflections, getInflection, getLemma
 
 # Function words: determiners, pronouns, auxiliaries and modals, prepositions, conjunctions, and a few
 # grammatical adverbs and particles. A spinner leaves them alone; the swap test suspects them only as part
-# of a phrase ("the put").
+# of a phrase ("the went").
 STOPWORDS: frozenset[str] = frozenset(
     """
     a an the this that these those some any each every either neither no all both few many much

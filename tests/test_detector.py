@@ -78,7 +78,7 @@ def test_progress_reports_every_paragraph(detector) -> None:
 
 def test_weak_word_flags_show_only_in_paragraphs_judged_spun(detector) -> None:
     # A doubled word (a garble flag of strength 0.8) and whatever the tiny random model finds unexpected.
-    text = "The two leaders said the agreement was important to each and each of their nations and to the region."
+    text = "The two leaders said the agreement was important to every and every one of their nations and to the region."
     judged_spun, judged_clean = detector.score([text], threshold=0.0)[0], detector.score([text], threshold=1.0 + 1e-9)[0]
     shown_if_spun = [span for p in judged_spun.paragraphs for span in p.spans]
     assert any(span.strength < 0.9 for span in shown_if_spun)

@@ -24,15 +24,15 @@ def _best(results, text: str, words: str):
 
 
 def test_swap_test_prefers_the_word_a_thesaurus_swap_replaced(swap_test: SynonymSwapTest) -> None:
-    # "last" -> "final" is a sense-blind swap: "final year" is English, but "the final week" after "in" is not
-    # how news says it, and "last" fits the window far better.
-    text = "He said the talks would resume next month, after they stalled final week in the capital."
-    result = _best(swap_test.test(text), text, "final")
-    assert result.suggestion == "last"
+    # "court" -> "tribunal" is a sense-blind swap: a tribunal is a court, but nobody "will appear in tribunal",
+    # and "court" fits the window far better.
+    text = "Police said the man was arrested on Tuesday and will appear in tribunal next month."
+    result = _best(swap_test.test(text), text, "tribunal")
+    assert result.suggestion == "court"
     assert result.gain > 1.0
     assert max(result.candidates, key=lambda candidate: candidate[1]) == (result.suggestion, result.gain)
-    clean = text.replace("final", "last")
-    clean_result = _best(swap_test.test(clean), clean, "last")
+    clean = text.replace("tribunal", "court")
+    clean_result = _best(swap_test.test(clean), clean, "court")
     assert clean_result.gain < result.gain
 
 
@@ -69,8 +69,8 @@ def test_determiner_before_a_verb_is_garble(reference: NGramReference) -> None:
 
 
 def test_repeated_words_are_garble_only_where_english_does_not_repeat_them(reference: NGramReference) -> None:
-    spans = find_garble("It helps each and each nation, officials officials say.", reference)
-    assert [s.text for s in spans] == ["each and each", "officials officials"]
+    spans = find_garble("It helps every and every nation, officials officials say.", reference)
+    assert [s.text for s in spans] == ["every and every", "officials officials"]
     # The reference model learned from speech, where "the the" is common: it is not flagged.
     assert find_garble("the the people", reference) == []
     assert find_garble("It grew more and more, side by side with the town.", reference) == []
@@ -78,7 +78,7 @@ def test_repeated_words_are_garble_only_where_english_does_not_repeat_them(refer
 
 def test_lexical_scorer_gives_one_row_per_text_and_flags_with_exact_offsets(reference: NGramReference) -> None:
     scorer = LexicalScorer.load(reference)
-    texts = ["The talks stalled final week, the went officials said.", "Officials said the talks went well last week."]
+    texts = ["The man will appear in tribunal, the went officials said.", "Officials said the talks went well on Monday."]
     features, flags = scorer.score_and_flag(texts)
     assert features.shape == (2, len(LEXICAL_FEATURE_NAMES))
     assert np.isfinite(features).all()
@@ -91,18 +91,18 @@ def test_lexical_scorer_gives_one_row_per_text_and_flags_with_exact_offsets(refe
 
 
 def test_merge_lends_the_strongest_overlapping_hint_and_drops_hints() -> None:
-    flagged = FlaggedSpan(10, 15, "final", "unexpected_word", 0.6)
-    weak_hint = FlaggedSpan(10, 15, "final", SUGGESTION_HINT, 0.2, "closing")
-    strong_hint = FlaggedSpan(4, 15, "week final", SUGGESTION_HINT, 0.5, "last")
-    lone_hint = FlaggedSpan(30, 34, "tall", SUGGESTION_HINT, 0.9, "huge")
+    flagged = FlaggedSpan(10, 15, "prior", "unexpected_word", 0.6)
+    weak_hint = FlaggedSpan(10, 15, "prior", SUGGESTION_HINT, 0.2, "earlier")
+    strong_hint = FlaggedSpan(4, 15, "year prior", SUGGESTION_HINT, 0.5, "past")
+    lone_hint = FlaggedSpan(30, 34, "vast", SUGGESTION_HINT, 0.9, "huge")
     merged = merge_flags([weak_hint, flagged, strong_hint, lone_hint])
-    assert merged == [FlaggedSpan(10, 15, "final", "unexpected_word", 0.6, "last")]
+    assert merged == [FlaggedSpan(10, 15, "prior", "unexpected_word", 0.6, "past")]
 
 
 def test_strongest_of_overlapping_spans_is_kept_in_text_order() -> None:
-    a = FlaggedSpan(0, 7, "the put", "determiner_before_verb", 0.5)
-    b = FlaggedSpan(4, 7, "put", "unexpected_word", 0.9)
-    c = FlaggedSpan(20, 24, "tall", "synonym_swap", 0.4, "huge")
+    a = FlaggedSpan(0, 7, "the ran", "determiner_before_verb", 0.5)
+    b = FlaggedSpan(4, 7, "ran", "unexpected_word", 0.9)
+    c = FlaggedSpan(20, 24, "vast", "synonym_swap", 0.4, "huge")
     assert strongest_first([c, a, b]) == [b, c]
-    assert b.shifted(100) == FlaggedSpan(104, 107, "put", "unexpected_word", 0.9)
-    assert c.to_json() == {"start": 20, "end": 24, "text": "tall", "reason": "synonym_swap", "strength": 0.4, "suggestion": "huge"}
+    assert b.shifted(100) == FlaggedSpan(104, 107, "ran", "unexpected_word", 0.9)
+    assert c.to_json() == {"start": 20, "end": 24, "text": "vast", "reason": "synonym_swap", "strength": 0.4, "suggestion": "huge"}

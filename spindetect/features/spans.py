@@ -15,7 +15,7 @@ class FlaggedSpan:
 
     `reason` names the signal ("synonym_swap", "tortured_phrase", "function_word_garble"); `strength` runs
     from 0 (barely) to 1 (certain); `suggestion` is the phrase the text probably had, when a signal can
-    tell ("Secretary of State" for "Secretary of Command").
+    tell ("court" for "tribunal" in "will appear in tribunal").
     """
 
     start: int

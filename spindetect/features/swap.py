@@ -3,7 +3,7 @@
 A spinner replaces a word with one of the synonyms its thesaurus lists for it, whatever the sense. To undo
 that, look each word (and each phrase of up to three words) up in reverse: which Moby headwords list it
 as a synonym? Those are the words it could have replaced. Each candidate is put back into the text's form
-(lemminflect: "got here" <- "came" through "get here" <- "come") and the window around the place (the span
+(lemminflect: "went away" <- "left" through "go away" <- "leave") and the window around the place (the span
 and the two words after it) is scored under the reference trigram model. If a candidate makes the window
 far more probable, the span is suspicious and the candidate is the *suggested original*.
 

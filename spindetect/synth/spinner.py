@@ -213,7 +213,7 @@ class ThesaurusSpinner:
     def _most_common(self, synonyms: tuple[str, ...]) -> tuple[str, ...]:
         """The `common_synonyms` most frequent synonyms, in thesaurus order; unknown words are dropped.
 
-        Commercial spinners swap in everyday words ("affect", "replace", "got here"), not the rare ones a
+        Commercial spinners swap in everyday words ("piece", "arrangement", "go away"), not the rare ones a
         big thesaurus also lists; a phrase is as common as its rarest word.
         """
         scored = []
