@@ -39,6 +39,8 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lm_swap_evidence_second": "a second word both models say replaced a synonym",
     "lm_candidate_gain_max": "a word whose thesaurus neighbour the language model expects far more",
     "lm_candidate_gain_second": "a second word whose thesaurus neighbour the language model expects far more",
+    "lm_span_replaced_max": "a word whose signs together make a spinner's replacement likely",
+    "lm_span_replaced_second": "a second word whose signs together make a replacement likely",
     "ng_context_fit_min": "one word that clashes with its neighbours",
     "ng_context_fit_second_min": "a second word that clashes with its neighbours",
     "ng_poor_fit_count": "words at least 10x less likely beside their neighbours",
@@ -50,13 +52,15 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lx_swap_poor_fit_gain_max": "a poorly fitting word with a far better synonym",
     "lx_tortured_phrase_count": "known tortured phrases",
     "lx_garble_count": "broken function-word sequences",
+    "lx_span_replaced_max": "a common word whose fit and synonyms make a replacement likely",
+    "lx_span_replaced_second": "a second word whose fit and synonyms make a replacement likely",
 }
 
 # What each kind of flagged span means, for the README and for readers of `--jsonl` output.
 SPAN_DESCRIPTIONS: dict[str, str] = {
     "synonym_swap": "a thesaurus neighbour of these words fits their place far better (the suggestion)",
     "unexpected_word": "the language model finds this word far less likely here than it usually is",
-    "swap_evidence": "both the trigram model and the language model say these words replaced a thesaurus neighbour (the suggestion)",
+    "swap_evidence": "the trigram model and the language model together make it likely these words replaced a thesaurus neighbour (the suggestion)",
     "tortured_phrase": "a known tortured phrase from the Problematic Paper Screener's list",
     "determiner_before_verb": "a determiner before a word that can only be a verb",
     "repeated_word": "a repeated word English does not repeat that way",

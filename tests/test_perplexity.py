@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from spindetect.features.language_model import load_language_model
-from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, swap_evidence, unexpected_words, word_fits
+from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, span_word_fits, swap_evidence, unexpected_words, word_fits
 from spindetect.features.swap import SwapTestResult
 
 TEXTS = [
@@ -114,13 +114,16 @@ def test_an_unknown_precision_is_refused() -> None:
 
 
 def test_swap_evidence_adds_the_gain_the_spans_misfit_and_half_the_next_words() -> None:
-    # "took enlighten of office": words at 0-4, 5-13, 14-16, 17-23.
-    fits = WordFits(np.array([1.0, -6.0, -2.0, 3.0]), [(0, 4), (5, 13), (14, 16), (17, 23)])
+    # "kept bureau of trade": words at 0-4, 5-11, 12-14, 15-20.
+    fits = WordFits(np.array([1.0, -6.0, -2.0, 3.0]), [(0, 4), (5, 11), (12, 14), (15, 20)])
     swaps = [
-        SwapTestResult(5, 13, "office", gain=2.5, fit=-3.0),  # misfits 6 bits; the next word 2 bits
-        SwapTestResult(17, 23, "post", gain=-1.0, fit=0.5),  # fits well, nothing after it
-        SwapTestResult(0, 4, "took", gain=0.0, fit=0.0),  # fits better here than in general: no misfit
+        SwapTestResult(5, 11, "office", gain=2.5, fit=-3.0),  # misfits 6 bits; the next word 2 bits
+        SwapTestResult(15, 20, "commerce", gain=-1.0, fit=0.5),  # fits well, nothing after it
+        SwapTestResult(0, 4, "held", gain=0.0, fit=0.0),  # fits better here than in general: no misfit
     ]
+    inside, after = span_word_fits(fits, swaps)
+    np.testing.assert_array_equal(inside, [-6.0, 3.0, 1.0])
+    np.testing.assert_array_equal(after, [-2.0, 0.0, -6.0])
     np.testing.assert_allclose(swap_evidence(fits, swaps), [2.5 + 6.0 + 0.5 * 2.0, -1.0, 0.0 + 0.0 + 0.5 * 6.0])
     assert swap_evidence(fits, []).size == 0
 

@@ -13,24 +13,25 @@ from spindetect.features.swap_judge import (
     candidate_probes,
     combined_suggestions,
     evidence_flags,
+    lm_candidate_gains,
     span_bits,
 )
 
-# "It was. Final week" as a byte-pair tokenizer splits it: each token carries the space before its word.
-TEXT = "It was. Final week"
+# "It was. Prior year" as a byte-pair tokenizer splits it: each token carries the space before its word.
+TEXT = "It was. Prior year"
 OFFSETS = np.array([(0, 2), (2, 6), (6, 7), (7, 13), (13, 18)])
-TOKEN_IDS = {" Last": 101, " week": 102, " Closing": 103, " was": 104}
+TOKEN_IDS = {" Past": 101, " year": 102, " Earlier": 103, " was": 104}
 
 
 def test_probes_put_each_one_token_candidate_in_place_of_the_spans_first_token() -> None:
     swaps = [
-        SwapTestResult(8, 13, "last", 1.0, -1.0, (("last", 1.0), ("closing", 0.2), ("at last", 0.5), ("ending", 0.1))),
+        SwapTestResult(8, 13, "past", 1.0, -1.0, (("past", 1.0), ("earlier", 0.2), ("in the past", 0.5), ("former", 0.1))),
         SwapTestResult(0, 2, "this", 0.0, 0.0, (("this", 0.0),)),  # the first token: predicted from nothing
         SwapTestResult(3, 6, "is", 0.0, 0.0, (("was", 0.3),)),
     ]
     probes = candidate_probes(TEXT, OFFSETS, swaps, CandidateTokens(TOKEN_IDS.get).one_token)
-    # Capitalised like the span; "at last" and "ending" are not one token.
-    # (span, candidate position, token, token id): "last" and "closing" for the first span, "was" for the third.
+    # Capitalised like the span; "in the past" and "former" are not one token.
+    # (span, candidate position, token, token id): "past" and "earlier" for the first span, "was" for the third.
     assert list(zip(probes.swaps, probes.candidates, probes.tokens, probes.token_ids)) == [(0, 0, 3, 101), (0, 1, 3, 103), (2, 0, 1, 104)]
     assert candidate_probes(TEXT, np.zeros((0, 2), dtype=int), swaps, CandidateTokens(TOKEN_IDS.get).one_token).tokens.size == 0
 
@@ -43,33 +44,39 @@ def test_span_bits_sum_the_tokens_from_the_spans_first_to_its_last() -> None:
 
 def test_the_combined_gain_adds_the_language_models_gain_to_the_weighted_trigram_gain() -> None:
     swaps = [
-        SwapTestResult(8, 13, "closing", 1.0, -1.0, (("last", 0.2), ("closing", 1.0))),
+        SwapTestResult(8, 13, "earlier", 1.0, -1.0, (("past", 0.2), ("earlier", 1.0))),
         SwapTestResult(14, 18, "day", 0.5, 0.0, (("day", 0.5),)),
     ]
     probes = CandidateProbes(np.array([0, 0]), np.array([0, 1]), np.array([3, 3]), np.array([101, 103]))
-    surprisal = np.array([1.0, 2.0, 3.0, 10.0, 5.0])  # " Final" costs 10 bits
-    # The model finds " Last" 8 bits likelier than " Final" and " Closing" 2 bits less likely.
+    surprisal = np.array([1.0, 2.0, 3.0, 10.0, 5.0])  # " Prior" costs 10 bits
+    # The model finds " Past" 8 bits likelier than " Prior" and " Earlier" 2 bits less likely.
     best = combined_suggestions(swaps, probes, np.array([2.0, 12.0]), surprisal, OFFSETS)
-    assert best[0][0] == "last"
+    assert best[0][0] == "past"
     assert best[0][1] == pytest.approx(TRIGRAM_WEIGHT * 0.2 + 8.0 / math.log2(10.0))
     assert best[1] is None  # no candidate the model could judge
     no_probes = CandidateProbes(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
     assert combined_suggestions(swaps, no_probes, np.zeros(0), surprisal, OFFSETS) == [None, None]
 
+    # The language model's own gain: its likeliest candidate against the span as written, trigram aside.
+    gains = lm_candidate_gains(swaps, probes, np.array([2.0, 12.0]), surprisal, OFFSETS)
+    assert gains[0] == pytest.approx(8.0 / math.log2(10.0)) and np.isnan(gains[1])
+    assert np.isnan(lm_candidate_gains(swaps, no_probes, np.zeros(0), surprisal, OFFSETS)).all()
 
-def test_strong_evidence_is_flagged_and_weaker_spans_lend_their_suggestion() -> None:
-    text = "took enlighten of office in a tall affect"
+
+def test_likely_replacements_are_flagged_and_weaker_spans_lend_their_suggestion() -> None:
+    text = "ran the bureau in a vast sway"
     swaps = [
-        SwapTestResult(5, 14, "direct", 0.5, -2.0),
-        SwapTestResult(30, 34, "huge", 0.2, -1.0),
-        SwapTestResult(35, 41, "effect", 0.5, -1.0),
+        SwapTestResult(8, 14, "desk", 0.5, -2.0),
+        SwapTestResult(20, 24, "huge", 0.2, -1.0),
+        SwapTestResult(25, 29, "pull", 0.5, -1.0),
     ]
-    evidence = np.array([6.0, 2.0, 7.0])
-    flags = evidence_flags(text, swaps, evidence, [("office", 2.5), ("huge", 1.5), None])
+    replaced = np.array([0.65, 0.2, 0.1])  # the probability of each span that it was replaced
+    evidence = np.array([2.0, 2.0, 7.0])
+    flags = evidence_flags(text, swaps, replaced, [("office", 2.5), ("huge", 1.5), None], evidence)
     assert flags == [
-        FlaggedSpan(5, 14, "enlighten", "swap_evidence", 0.6, "office"),
-        FlaggedSpan(30, 34, "tall", SUGGESTION_HINT, 0.3, "huge"),
-        FlaggedSpan(35, 41, "affect", "swap_evidence", 0.7, None),  # the trigram's candidate is too weak to name
+        FlaggedSpan(8, 14, "bureau", "swap_evidence", 0.65, "office"),  # likely replaced
+        FlaggedSpan(20, 24, "vast", SUGGESTION_HINT, 0.3, "huge"),
+        FlaggedSpan(25, 29, "sway", "swap_evidence", 0.7, None),  # strong evidence; the trigram's candidate too weak to name
     ]
 
 
@@ -89,8 +96,8 @@ def test_probes_measure_what_the_model_would_have_said_of_another_token(tiny_lan
 
 
 def test_paragraphs_judged_clean_show_only_conclusive_flags_and_lexicon_matches() -> None:
-    weak = FlaggedSpan(0, 4, "tall", "unexpected_word", 0.5)
-    conclusive = FlaggedSpan(10, 19, "enlighten", "swap_evidence", 0.95, "office")
+    weak = FlaggedSpan(0, 4, "vast", "unexpected_word", 0.5)
+    conclusive = FlaggedSpan(10, 16, "bureau", "swap_evidence", 0.95, "office")
     listed = FlaggedSpan(30, 54, "counterfeit consciousness", "tortured_phrase", 0.7, "artificial intelligence")
     assert shown_flags([weak, conclusive, listed], judged_spun=True) == [weak, conclusive, listed]
     assert shown_flags([weak, conclusive, listed], judged_spun=False) == [conclusive, listed]

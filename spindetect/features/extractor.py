@@ -15,6 +15,7 @@ from spindetect.features.lexical import LexicalScorer
 from spindetect.features.ngram import NGramScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
+from spindetect.features.span_odds import SpanOddsWeights
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SynonymSwapTest
 from spindetect.features.thesaurus import MobyThesaurus
@@ -108,8 +109,9 @@ def build_extractor(
         families.append(NGramScorer(reference))
     # The lexical family and the language model's swap evidence share one swap test and its candidate cache.
     swap_test = SynonymSwapTest(reference, thesaurus or MobyThesaurus.load())
+    span_odds = SpanOddsWeights.load()
     if config.features.lexical:
-        families.append(LexicalScorer(reference, swap_test, TorturedPhraseLexicon.load()))
+        families.append(LexicalScorer(reference, swap_test, TorturedPhraseLexicon.load(), span_odds.lexical))
     if config.features.language_model:
         families.append(
             LanguageModelScorer(
@@ -119,6 +121,7 @@ def build_extractor(
                 batch_tokens=config.runtime.batch_tokens,
                 logits_chunk_rows=config.runtime.logits_chunk_rows,
                 swap_test=swap_test,
+                span_odds=span_odds.language_model,
             )
         )
     return FeatureExtractor(families)

@@ -14,13 +14,14 @@ import numpy as np
 from spindetect.features.garble import find_garble
 from spindetect.features.ngram import highest_two
 from spindetect.features.resources import NGramReference
+from spindetect.features.span_odds import SpanOdds, SpanOddsWeights, lexical_span_inputs, two_most_likely
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LEXICAL_FEATURE_VERSION = 1
+LEXICAL_FEATURE_VERSION = 2
 
 LEXICAL_FEATURE_NAMES: tuple[str, ...] = (
     "lx_swap_gain_max",
@@ -31,6 +32,8 @@ LEXICAL_FEATURE_NAMES: tuple[str, ...] = (
     "lx_swap_poor_fit_gain_max",
     "lx_tortured_phrase_count",
     "lx_garble_count",
+    "lx_span_replaced_max",
+    "lx_span_replaced_second",
 )
 # A swap gain this high (log10) is strong evidence by itself.
 STRONG_SWAP_GAIN = 2.0
@@ -39,9 +42,13 @@ POOR_WINDOW_FIT = -0.5
 
 
 def paragraph_lexical_features(
-    swaps: Sequence[SwapTestResult], tortured: Sequence[FlaggedSpan], garble: Sequence[FlaggedSpan]
+    swaps: Sequence[SwapTestResult],
+    tortured: Sequence[FlaggedSpan],
+    garble: Sequence[FlaggedSpan],
+    replaced_probabilities: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Aggregate one paragraph's swap tests and matches into the `LEXICAL_FEATURE_NAMES` vector."""
+    """Aggregate one paragraph's swap tests, matches and the probability of each tested span that it was
+    replaced (`span_odds`, lexical signs only) into the `LEXICAL_FEATURE_NAMES` vector."""
     gains = np.array([result.gain for result in swaps])
     poor_fit_gains = np.array([result.gain for result in swaps if result.fit <= POOR_WINDOW_FIT])
     highest, second = highest_two(gains)
@@ -56,6 +63,7 @@ def paragraph_lexical_features(
             float(poor_fit_gains.max()) if poor_fit_gains.size else 0.0,
             math.log1p(len(tortured)),
             math.log1p(len(garble)),
+            *two_most_likely(np.zeros(0) if replaced_probabilities is None else replaced_probabilities),
         ],
         dtype=np.float64,
     )
@@ -66,10 +74,18 @@ class LexicalScorer:
 
     feature_names = LEXICAL_FEATURE_NAMES
 
-    def __init__(self, reference: NGramReference, swap_test: SynonymSwapTest, lexicon: TorturedPhraseLexicon) -> None:
+    def __init__(
+        self,
+        reference: NGramReference,
+        swap_test: SynonymSwapTest,
+        lexicon: TorturedPhraseLexicon,
+        span_odds: SpanOdds | None = None,
+    ) -> None:
         self.reference = reference
         self.swap_test = swap_test
         self.lexicon = lexicon
+        # How likely each tested span is to be a replacement, from its lexical signs (packaged weights by default).
+        self.span_odds = span_odds or SpanOddsWeights.load().lexical
 
     @classmethod
     def load(cls, reference: NGramReference, thesaurus: MobyThesaurus | None = None) -> LexicalScorer:
@@ -79,7 +95,7 @@ class LexicalScorer:
 
     @property
     def cache_key(self) -> str:
-        return f"lexical-v{LEXICAL_FEATURE_VERSION}"
+        return f"lexical-v{LEXICAL_FEATURE_VERSION}-odds{self.span_odds.fingerprint}"
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         return self.score_and_flag(texts, progress)[0]
@@ -93,7 +109,8 @@ class LexicalScorer:
             swaps = self.swap_test.test(text)
             tortured = self.lexicon.find(text)
             garble = find_garble(text, self.reference)
-            rows.append(paragraph_lexical_features(swaps, tortured, garble))
+            replaced = self.span_odds.probability(lexical_span_inputs(text, swaps, self.reference.unigram))
+            rows.append(paragraph_lexical_features(swaps, tortured, garble, replaced))
             flags.append([*tortured, *garble, *self.swap_test.flags(text, swaps)])
             if progress is not None:
                 progress(1)

@@ -20,7 +20,22 @@ from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.ngram import highest_two, lowest_two, word_spans
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
-from spindetect.features.swap_judge import CandidateTokens, candidate_probes, combined_suggestions, evidence_flags
+from spindetect.features.span_odds import (
+    LANGUAGE_MODEL_SPAN_INPUTS,
+    SpanOdds,
+    SpanOddsWeights,
+    lexical_span_inputs,
+    two_most_likely,
+)
+from spindetect.features.swap_judge import (
+    CandidateProbes,
+    CandidateTokens,
+    candidate_probes,
+    combined_suggestions,
+    evidence_flags,
+    lm_candidate_gains,
+    span_bits,
+)
 
 _LN2 = math.log(2.0)
 # A token above this many bits of surprisal is a spike: the model gave it well under 1 chance in 4000.
@@ -33,7 +48,7 @@ UNEXPECTED_WORD_BITS = -7.0
 FULL_STRENGTH_BITS = 15.0
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 5
+LM_FEATURE_VERSION = 6
 
 # Every language-model feature name starts with this (the cascade tells the slow features by it).
 LM_FEATURE_PREFIX = "lm_"
@@ -64,6 +79,8 @@ LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_swap_evidence_second",
     "lm_candidate_gain_max",
     "lm_candidate_gain_second",
+    "lm_span_replaced_max",
+    "lm_span_replaced_second",
 )
 _LOG2_10 = math.log2(10.0)
 # Word fit below this many bits: the model finds the word 4x less likely here than in general text...
@@ -123,6 +140,20 @@ def word_fits(stats: TokenStatistics, text: str, word_log10_frequency: Callable[
     return WordFits(np.array(fits), spans)
 
 
+def span_word_fits(fits: WordFits, swaps: Sequence[SwapTestResult]) -> tuple[np.ndarray, np.ndarray]:
+    """Per tested span: the worst fit (bits) of the words inside it, and the fit of the word after it; 0 where
+    there is no such word (the first word of a text has no fit)."""
+    starts = np.array([start for start, _ in fits.spans], dtype=np.int64)
+    ends = np.array([end for _, end in fits.spans], dtype=np.int64)
+    inside_fits, next_fits = np.zeros(len(swaps)), np.zeros(len(swaps))
+    for index, swap in enumerate(swaps):
+        inside = (starts < swap.end) & (ends > swap.start)
+        after = np.flatnonzero(starts >= swap.end)
+        inside_fits[index] = fits.fits[inside].min() if inside.any() else 0.0
+        next_fits[index] = fits.fits[after[0]] if after.size else 0.0
+    return inside_fits, next_fits
+
+
 def swap_evidence(fits: WordFits, swaps: Sequence[SwapTestResult]) -> np.ndarray:
     """Per span the synonym-swap test tried: how strongly the two references agree that a word was replaced.
 
@@ -137,17 +168,28 @@ def swap_evidence(fits: WordFits, swaps: Sequence[SwapTestResult]) -> np.ndarray
     """
     if not swaps:
         return np.zeros(0)
-    starts = np.array([start for start, _ in fits.spans], dtype=np.int64)
-    ends = np.array([end for _, end in fits.spans], dtype=np.int64)
-    misfit = np.maximum(-fits.fits, 0.0)
-    evidence = []
-    for swap in swaps:
-        inside = (starts < swap.end) & (ends > swap.start)
-        after = np.flatnonzero(starts >= swap.end)
-        span_misfit = misfit[inside].max() if inside.any() else 0.0
-        next_misfit = misfit[after[0]] if after.size else 0.0
-        evidence.append(swap.gain + span_misfit + NEXT_WORD_WEIGHT * next_misfit)
-    return np.array(evidence)
+    inside_fits, next_fits = span_word_fits(fits, swaps)
+    gains = np.array([swap.gain for swap in swaps])
+    return gains + np.maximum(-inside_fits, 0.0) + NEXT_WORD_WEIGHT * np.maximum(-next_fits, 0.0)
+
+
+def language_model_span_inputs(
+    text: str,
+    swaps: Sequence[SwapTestResult],
+    fits: WordFits,
+    stats: TokenStatistics,
+    probes: CandidateProbes,
+    word_log10_frequency: Callable[[str], float | None],
+) -> np.ndarray:
+    """The `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each tested span, one row per span."""
+    lexical = lexical_span_inputs(text, swaps, word_log10_frequency)
+    if not swaps:
+        return np.zeros((0, len(LANGUAGE_MODEL_SPAN_INPUTS)))
+    inside_fits, next_fits = span_word_fits(fits, swaps)
+    candidate_gains = lm_candidate_gains(swaps, probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
+    judged = ~np.isnan(candidate_gains)
+    bits = np.array([span_bits(stats.surprisal, stats.offsets, swap.start, swap.end) for swap in swaps])
+    return np.column_stack([lexical, inside_fits, next_fits, np.where(judged, candidate_gains, 0.0), judged, bits])
 
 
 def unexpected_words(text: str, fits: WordFits, max_bits: float = UNEXPECTED_WORD_BITS) -> list[FlaggedSpan]:
@@ -166,9 +208,11 @@ def paragraph_lm_features(
     fits: np.ndarray | None = None,
     evidence: np.ndarray | None = None,
     candidate_gains: np.ndarray | None = None,
+    replaced_probabilities: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Aggregate one paragraph's token statistics, word fits, swap evidence and the combined gains of its
-    tested spans' best candidates (`swap_judge.combined_suggestions`) into the `LM_FEATURE_NAMES` vector.
+    """Aggregate one paragraph's token statistics, word fits, swap evidence, the combined gains of its
+    tested spans' best candidates (`swap_judge.combined_suggestions`) and the probability of each tested span
+    that it was replaced (`span_odds`) into the `LM_FEATURE_NAMES` vector.
 
     The two highest combined gains, as features, took the language-model features alone from ROC-AUC 0.924 to
     0.931 (0.857 to 0.871 at a 5% spin rate) in grouped cross-validation on synthetic validation and test
@@ -179,6 +223,7 @@ def paragraph_lm_features(
     fits = np.zeros(0) if fits is None else fits
     evidence = np.zeros(0) if evidence is None else evidence
     candidate_gains = np.zeros(0) if candidate_gains is None else candidate_gains
+    replaced_probabilities = np.zeros(0) if replaced_probabilities is None else replaced_probabilities
     if n == 0:
         return np.zeros(len(LM_FEATURE_NAMES), dtype=np.float64)
     quantiles = np.quantile(surprisal, [0.5, 0.75, 0.9])
@@ -212,9 +257,21 @@ def paragraph_lm_features(
             math.log1p(np.sum(fits < VERY_POOR_WORD_FIT_BITS)),
             *highest_two(evidence),
             *highest_two(candidate_gains),
+            *two_most_likely(replaced_probabilities),
         ],
         dtype=np.float64,
     )
+
+
+@dataclass(frozen=True)
+class _ScoredText:
+    """What the scorer measured of one text, before it is summed up into features and flags."""
+
+    text: str
+    stats: TokenStatistics
+    swaps: list[SwapTestResult]
+    probes: CandidateProbes
+    fits: WordFits
 
 
 class LanguageModelScorer:
@@ -230,6 +287,7 @@ class LanguageModelScorer:
         batch_tokens: int = 512,
         logits_chunk_rows: int = 128,
         swap_test: SynonymSwapTest | None = None,
+        span_odds: SpanOdds | None = None,
     ) -> None:
         self.language_model = language_model
         self.word_log10_frequency = word_log10_frequency
@@ -238,13 +296,16 @@ class LanguageModelScorer:
         self.logits_chunk_rows = logits_chunk_rows
         # The spans whose swap evidence is measured; without a swap test the evidence features are zero.
         self.swap_test = swap_test
+        # How likely each tested span is to be a replacement, from all its signs (the packaged weights by default).
+        self.span_odds = span_odds or SpanOddsWeights.load().language_model
         # Swap candidates recur across a corpus; each is tokenised once.
         self._candidate_tokens = CandidateTokens(lru_cache(maxsize=200_000)(self._single_token))
 
     @property
     def cache_key(self) -> str:
         swaps = "swaps" if self.swap_test is not None else "noswaps"
-        return f"lm-v{LM_FEATURE_VERSION}-{self.language_model.name}-{self.max_tokens}-{self.language_model.precision}-{swaps}"
+        model = f"{self.language_model.name}-{self.max_tokens}-{self.language_model.precision}"
+        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}"
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Feature matrix of shape (len(texts), len(LM_FEATURE_NAMES))."""
@@ -255,6 +316,27 @@ class LanguageModelScorer:
     ) -> tuple[np.ndarray, list[list[FlaggedSpan]]]:
         """The feature matrix, and for each text the words the model found unexpected and the spans whose swap
         evidence is strong (with the candidate both references prefer as the suggestion)."""
+        rows, flags = [], []
+        for scored in self._scored(texts, progress):
+            text, stats, swaps, probes, fits = scored.text, scored.stats, scored.swaps, scored.probes, scored.fits
+            evidence = swap_evidence(fits, swaps)
+            suggestions = combined_suggestions(swaps, probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
+            gains = np.array([gain for _, gain in filter(None, suggestions)])
+            replaced = self.span_odds.probability(self._span_inputs(scored))
+            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced))
+            flags.append([*unexpected_words(text, fits), *evidence_flags(text, swaps, replaced, suggestions, evidence)])
+        return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
+
+    def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
+        """Per text, the `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each span the swap test tried, in the order
+        of `swap_test.test(text)`: what `training/fit_span_odds.py` fits the span model on."""
+        return [self._span_inputs(scored) for scored in self._scored(texts, progress)]
+
+    def _span_inputs(self, scored: _ScoredText) -> np.ndarray:
+        return language_model_span_inputs(scored.text, scored.swaps, scored.fits, scored.stats, scored.probes, self.word_log10_frequency)
+
+    def _scored(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[_ScoredText]:
+        """Each text's token statistics, word fits, tested spans and the candidate probes read at them."""
         with_offsets = self.language_model.encoder.encode_with_offsets(texts)
         swaps = [self.swap_test.test(text) if self.swap_test is not None else [] for text in texts]
         probes = [
@@ -262,15 +344,10 @@ class LanguageModelScorer:
             for text, (_, offsets), text_swaps in zip(texts, with_offsets, swaps, strict=True)
         ]
         all_stats = self._statistics(with_offsets, progress, [(text_probes.tokens, text_probes.token_ids) for text_probes in probes])
-        rows, flags = [], []
-        for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True):
-            fits = word_fits(stats, text, self.word_log10_frequency)
-            evidence = swap_evidence(fits, text_swaps)
-            suggestions = combined_suggestions(text_swaps, text_probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
-            gains = np.array([gain for _, gain in filter(None, suggestions)])
-            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains))
-            flags.append([*unexpected_words(text, fits), *evidence_flags(text, text_swaps, evidence, suggestions)])
-        return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
+        return [
+            _ScoredText(text, stats, text_swaps, text_probes, word_fits(stats, text, self.word_log10_frequency))
+            for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True)
+        ]
 
     def token_statistics(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None

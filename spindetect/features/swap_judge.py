@@ -10,9 +10,13 @@ weight. On 133 thesaurus-spun words of synthetic validation paragraphs the combi
 for 31, the trigram model alone for 16 (weights 0 and 0.5 tied; 1: 28, 2: 23). The best combined gains of a
 paragraph are also two of its language-model features (`perplexity.paragraph_lm_features`).
 
-Flags come from the swap evidence (`perplexity.swap_evidence`): where both references agree that a span
-was replaced. They are tentative (see `spans.shown_flags`): shown where the paragraph is judged spun, as the
-words the verdict rests on, and in other paragraphs only when the evidence is overwhelming.
+A span is flagged where the probability that it was replaced (`span_odds`, from all its signs: both
+references' gains, its misfit, the next word's, how common its words are) is high, or where its swap evidence
+(`perplexity.swap_evidence`: the references' gain and misfit, summed by hand) is strong. The span model was
+fitted on our own spinner's output and flags more of its swaps; the evidence also catches swaps of the other
+spinners whose output we have seen, which the span model misses more often. Flags are tentative (see
+`spans.shown_flags`): shown where the paragraph is judged spun, as the words the verdict rests on, and in
+other paragraphs only when they are overwhelming (strength 0.9).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan
 from spindetect.features.swap import FULL_STRENGTH_GAIN, MIN_HINT_GAIN, SwapTestResult
 
 _LOG2_10 = math.log2(10.0)
-# Swap evidence (log10 gain plus bits of misfit) from which a span is flagged. With these flags, on 200 spun
-# and 200 clean synthetic validation paragraphs, the flags cover 36% of the replaced words instead of 22%, 94%
-# of flags in spun paragraphs still on replaced words; clean paragraphs get 3.3 flags per 1000 words instead
-# of 3.5 (all shown regardless of the verdict: 9.8). On the spun seed article they cover 24 of the 40
-# substitutions listed in issue 3 (before: 14).
+# A tested span is flagged from this probability of replacement, or from this swap evidence (log10 gain plus
+# bits of misfit); its strength is the probability or the evidence over FULL_STRENGTH_EVIDENCE, whichever is higher.
+# On 200 spun and 200 clean synthetic validation paragraphs, flags shown by the verdict: the evidence alone
+# covers 37% of the replaced words (94% of flags in spun paragraphs on replaced words, 2.2 flags per 1000
+# words of clean text); the probability alone 39% (96%, 1.5); both 42% (95%, 2.8). On the spun seed article
+# the evidence alone covers 23 of the 40 substitutions listed in issue 3, the probability alone 19, both 23.
+MIN_REPLACED_FLAG = 0.6
 MIN_EVIDENCE_FLAG = 5.0
-# Evidence at and above this is flagged at full strength (conclusive on its own).
 FULL_STRENGTH_EVIDENCE = 10.0
 # Weight of the trigram gain beside the language model's in a candidate's combined gain (see above).
 TRIGRAM_WEIGHT = 0.5
@@ -127,11 +132,7 @@ def combined_suggestions(
     """Per swap result: the candidate with the highest combined gain (log10) and that gain, or None where the
     language model could judge no candidate."""
     best: list[tuple[str, float] | None] = [None] * len(swaps)
-    if probes.swaps.size == 0:
-        return best
-    # Probes come grouped by span, in span order.
-    indices, starts = np.unique(probes.swaps, return_index=True)
-    for index, first, last in zip(indices.tolist(), starts.tolist(), [*starts[1:].tolist(), probes.swaps.size], strict=True):
+    for index, first, last in _spans_probed(probes):
         swap = swaps[index]
         positions = probes.candidates[first:last]
         trigram = np.array([swap.candidates[position][1] for position in positions.tolist()])
@@ -142,24 +143,53 @@ def combined_suggestions(
     return best
 
 
+def lm_candidate_gains(
+    swaps: Sequence[SwapTestResult],
+    probes: CandidateProbes,
+    probe_surprisal: np.ndarray,
+    surprisal: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
+    """Per swap result: how much likelier (log10) the language model finds its likeliest one-token candidate
+    than the span as written; NaN where it could judge no candidate."""
+    gains = np.full(len(swaps), np.nan)
+    for index, first, last in _spans_probed(probes):
+        written_bits = span_bits(surprisal, offsets, swaps[index].start, swaps[index].end)
+        gains[index] = (written_bits - probe_surprisal[first:last].min()) / _LOG2_10
+    return gains
+
+
+def _spans_probed(probes: CandidateProbes) -> list[tuple[int, int, int]]:
+    """(span index, first probe, end of its probes) for each span with probes; they come grouped by span."""
+    if probes.swaps.size == 0:
+        return []
+    indices, starts = np.unique(probes.swaps, return_index=True)
+    ends = [*starts[1:].tolist(), probes.swaps.size]
+    return list(zip(indices.tolist(), starts.tolist(), ends, strict=True))
+
+
 def evidence_flags(
     text: str,
     swaps: Sequence[SwapTestResult],
-    evidence: np.ndarray,
+    replaced: np.ndarray,
     suggestions: Sequence[tuple[str, float] | None],
+    evidence: np.ndarray,
 ) -> list[FlaggedSpan]:
-    """Spans whose swap evidence reaches `MIN_EVIDENCE_FLAG`, and suggestion hints for spans whose best
-    candidate fits at least 10x better by the combined gain (so other signals' flags on them can name it)."""
+    """Spans whose probability of replacement (`span_odds`) reaches `MIN_REPLACED_FLAG` or whose swap evidence
+    reaches `MIN_EVIDENCE_FLAG`, and suggestion hints for spans whose best candidate fits at least 10x better by
+    the combined gain (so other signals' flags on them can name it)."""
     spans = []
-    for swap, value, suggested in zip(swaps, evidence, suggestions, strict=True):
+    for swap, probability, suggested, value in zip(swaps, replaced, suggestions, evidence, strict=True):
         both_suggest = suggested is not None and suggested[1] >= MIN_HINT_GAIN
         if both_suggest:
             suggestion: str | None = suggested[0]
         else:
             suggestion = swap.suggestion if swap.gain >= MIN_HINT_GAIN else None
-        if value >= MIN_EVIDENCE_FLAG:
-            strength = min(1.0, value / FULL_STRENGTH_EVIDENCE)
-            spans.append(FlaggedSpan(swap.start, swap.end, text[swap.start : swap.end], "swap_evidence", strength, suggestion))
+        if probability >= MIN_REPLACED_FLAG or value >= MIN_EVIDENCE_FLAG:
+            strength = max(float(probability), min(1.0, value / FULL_STRENGTH_EVIDENCE))
+            spans.append(
+                FlaggedSpan(swap.start, swap.end, text[swap.start : swap.end], "swap_evidence", strength, suggestion)
+            )
         elif both_suggest:
             # On the trigram hints' scale: where the language model agrees, the combined gain outranks the trigram's.
             strength = min(1.0, suggested[1] / FULL_STRENGTH_GAIN)
