@@ -76,7 +76,8 @@ def test_likely_replacements_are_flagged_and_weaker_spans_lend_their_suggestion(
     assert flags == [
         FlaggedSpan(8, 14, "bureau", "swap_evidence", 0.65, "office"),  # likely replaced
         FlaggedSpan(20, 24, "vast", SUGGESTION_HINT, 0.3, "huge"),
-        FlaggedSpan(25, 29, "sway", "swap_evidence", 0.7, None),  # strong evidence; the trigram's candidate too weak to name
+        # Strong evidence; the trigram's candidate is too weak to name.
+        FlaggedSpan(25, 29, "sway", "swap_evidence", 0.7, None),
     ]
 
 

@@ -78,7 +78,9 @@ def fit(inputs: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> SpanO
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", type=Path)
-    parser.add_argument("--pairs", type=int, default=1000, help="clean paragraphs spun (each with its spin: twice as many texts)")
+    parser.add_argument(
+        "--pairs", type=int, default=1000, help="clean paragraphs spun (each with its spin: twice as many texts)"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "spindetect" / "data" / "span_odds.json")
     args = parser.parse_args()
 

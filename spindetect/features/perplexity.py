@@ -333,7 +333,9 @@ class LanguageModelScorer:
         return [self._span_inputs(scored) for scored in self._scored(texts, progress)]
 
     def _span_inputs(self, scored: _ScoredText) -> np.ndarray:
-        return language_model_span_inputs(scored.text, scored.swaps, scored.fits, scored.stats, scored.probes, self.word_log10_frequency)
+        return language_model_span_inputs(
+            scored.text, scored.swaps, scored.fits, scored.stats, scored.probes, self.word_log10_frequency
+        )
 
     def _scored(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[_ScoredText]:
         """Each text's token statistics, word fits, tested spans and the candidate probes read at them."""

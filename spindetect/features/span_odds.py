@@ -24,10 +24,10 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from spindetect.features.ngram import normalise_text
 from spindetect.features.swap import SwapTestResult
 
 SPAN_ODDS_FILE = "span_odds.json"
@@ -51,7 +51,6 @@ LANGUAGE_MODEL_SPAN_INPUTS: tuple[str, ...] = (
     "lm_judged",  # 1 if the model could judge a candidate, else 0
     "span_bits",  # surprisal of the span's tokens (bits)
 )
-FAMILY_INPUTS = {"lexical": LEXICAL_SPAN_INPUTS, "language_model": LANGUAGE_MODEL_SPAN_INPUTS}
 
 
 @dataclass(frozen=True)
@@ -112,13 +111,9 @@ class SpanOddsWeights:
     language_model: SpanOdds
 
     @classmethod
-    def load(cls, path: Path | None = None) -> SpanOddsWeights:
-        """The packaged weights, or those in `path` (written by `training/fit_span_odds.py`)."""
-        if path is None:
-            raw = (importlib.resources.files("spindetect") / "data" / SPAN_ODDS_FILE).read_bytes()
-        else:
-            raw = path.read_bytes()
-        data = json.loads(raw)
+    def load(cls) -> SpanOddsWeights:
+        """The packaged weights (written by `training/fit_span_odds.py`)."""
+        data = json.loads((importlib.resources.files("spindetect") / "data" / SPAN_ODDS_FILE).read_bytes())
         return cls(
             lexical=SpanOdds.from_json(data["lexical"], LEXICAL_SPAN_INPUTS),
             language_model=SpanOdds.from_json(data["language_model"], LANGUAGE_MODEL_SPAN_INPUTS),
@@ -131,7 +126,7 @@ def lexical_span_inputs(
     """The `LEXICAL_SPAN_INPUTS` of each tested span of `text`, one row per span."""
     rows = []
     for swap in swaps:
-        words = text[swap.start : swap.end].lower().replace("’", "'").split()
+        words = normalise_text(text[swap.start : swap.end]).lower().split()
         frequencies = [word_log10_frequency(word) for word in words]
         rarest = min((f for f in frequencies if f is not None), default=UNKNOWN_WORD_LOG10_FREQUENCY)
         rows.append([swap.gain, swap.fit, len(words), rarest, math.log1p(len(swap.candidates))])

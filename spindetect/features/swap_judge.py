@@ -33,7 +33,7 @@ from spindetect.features.swap import FULL_STRENGTH_GAIN, MIN_HINT_GAIN, SwapTest
 
 _LOG2_10 = math.log2(10.0)
 # A tested span is flagged from this probability of replacement, or from this swap evidence (log10 gain plus
-# bits of misfit); its strength is the probability or the evidence over FULL_STRENGTH_EVIDENCE, whichever is higher.
+# bits of misfit); its strength is the probability or the evidence over FULL_STRENGTH_EVIDENCE, the higher.
 # On 200 spun and 200 clean synthetic validation paragraphs, flags shown by the verdict: the evidence alone
 # covers 37% of the replaced words (94% of flags in spun paragraphs on replaced words, 2.2 flags per 1000
 # words of clean text); the probability alone 39% (96%, 1.5); both 42% (95%, 2.8). On the spun seed article
