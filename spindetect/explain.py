@@ -58,7 +58,7 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
 
 # What each kind of flagged span means, for the README and for readers of `--jsonl` output.
 SPAN_DESCRIPTIONS: dict[str, str] = {
-    "synonym_swap": "a thesaurus neighbour of these words fits their place far better (the suggestion)",
+    "synonym_swap": "a thesaurus neighbour fits their place far better, or their n-gram signs make a replacement likely",
     "unexpected_word": "the language model finds this word far less likely here than it usually is",
     "swap_evidence": "the trigram model and the language model together make it likely these words replaced a thesaurus neighbour (the suggestion)",
     "tortured_phrase": "a known tortured phrase from the Problematic Paper Screener's list",

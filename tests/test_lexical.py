@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from spindetect.features.garble import find_garble
-from spindetect.features.lexical import LEXICAL_FEATURE_NAMES, LexicalScorer
+from spindetect.features.lexical import LEXICAL_FEATURE_NAMES, LexicalScorer, likely_replacement_flags
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, merge_flags, strongest_first
-from spindetect.features.swap import SynonymSwapTest
+from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.thesaurus import MobyThesaurus
 
 
@@ -106,3 +106,17 @@ def test_strongest_of_overlapping_spans_is_kept_in_text_order() -> None:
     assert strongest_first([c, a, b]) == [b, c]
     assert b.shifted(100) == FlaggedSpan(104, 107, "ran", "unexpected_word", 0.9)
     assert c.to_json() == {"start": 20, "end": 24, "text": "vast", "reason": "synonym_swap", "strength": 0.4, "suggestion": "huge"}
+
+
+def test_likely_replacements_are_flagged_with_their_probability_as_strength() -> None:
+    text = "ran the bureau in a vast sway"
+    swaps = [
+        SwapTestResult(8, 14, "office", 2.0, -1.0),
+        SwapTestResult(20, 24, "huge", 0.5, -1.0),  # a weak candidate: no suggestion
+        SwapTestResult(25, 29, "pull", 3.0, -1.0),
+    ]
+    flags = likely_replacement_flags(text, swaps, np.array([0.75, 0.6, 0.3]))
+    assert flags == [
+        FlaggedSpan(8, 14, "bureau", "synonym_swap", 0.75, "office"),
+        FlaggedSpan(20, 24, "vast", "synonym_swap", 0.6, None),
+    ]

@@ -16,7 +16,7 @@ from spindetect.features.ngram import highest_two
 from spindetect.features.resources import NGramReference
 from spindetect.features.span_odds import SpanOdds, SpanOddsWeights, lexical_span_inputs, two_most_likely
 from spindetect.features.spans import FlaggedSpan
-from spindetect.features.swap import SwapTestResult, SynonymSwapTest
+from spindetect.features.swap import MIN_HINT_GAIN, SwapTestResult, SynonymSwapTest
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
 
@@ -39,6 +39,29 @@ LEXICAL_FEATURE_NAMES: tuple[str, ...] = (
 STRONG_SWAP_GAIN = 2.0
 # A span whose window fits this much (log10) worse than its words' base rates fits poorly as written.
 POOR_WINDOW_FIT = -0.5
+# A tested span is flagged from this probability of replacement by the lexical span model (`span_odds`). On the
+# spans of 355 clean and 351 spun synthetic validation paragraphs: 21% of replaced spans flagged, 89% of flags
+# in spun paragraphs on replaced spans, 2.4 flags per 1000 words of clean text (the trigram gain alone, from 3:
+# 10%, 71%, 6.1). Shown by the verdict in cascade mode, the flags then cover 37% of replaced words instead of
+# 27%; in full mode, beside the language model's, 43% instead of 42%.
+MIN_LEXICAL_REPLACED_FLAG = 0.6
+
+
+def likely_replacement_flags(text: str, swaps: Sequence[SwapTestResult], replaced: np.ndarray) -> list[FlaggedSpan]:
+    """`synonym_swap` flags for the tested spans whose probability of replacement reaches
+    `MIN_LEXICAL_REPLACED_FLAG` (strength: the probability), with the best candidate where it fits 10x better."""
+    return [
+        FlaggedSpan(
+            swap.start,
+            swap.end,
+            text[swap.start : swap.end],
+            "synonym_swap",
+            float(probability),
+            swap.suggestion if swap.gain >= MIN_HINT_GAIN else None,
+        )
+        for swap, probability in zip(swaps, replaced, strict=True)
+        if probability >= MIN_LEXICAL_REPLACED_FLAG
+    ]
 
 
 def paragraph_lexical_features(
@@ -111,7 +134,8 @@ class LexicalScorer:
             garble = find_garble(text, self.reference)
             replaced = self.span_odds.probability(lexical_span_inputs(text, swaps, self.reference.unigram))
             rows.append(paragraph_lexical_features(swaps, tortured, garble, replaced))
-            flags.append([*tortured, *garble, *self.swap_test.flags(text, swaps)])
+            likely = likely_replacement_flags(text, swaps, replaced)
+            flags.append([*tortured, *garble, *self.swap_test.flags(text, swaps), *likely])
             if progress is not None:
                 progress(1)
         return (np.vstack(rows) if rows else np.zeros((0, len(LEXICAL_FEATURE_NAMES)))), flags
