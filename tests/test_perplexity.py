@@ -124,8 +124,8 @@ def test_swap_evidence_adds_the_gain_the_spans_misfit_and_half_the_next_words() 
     inside, after = span_word_fits(fits, swaps)
     np.testing.assert_array_equal(inside, [-6.0, 3.0, 1.0])
     np.testing.assert_array_equal(after, [-2.0, 0.0, -6.0])
-    np.testing.assert_allclose(swap_evidence(fits, swaps), [2.5 + 6.0 + 0.5 * 2.0, -1.0, 0.0 + 0.0 + 0.5 * 6.0])
-    assert swap_evidence(fits, []).size == 0
+    np.testing.assert_allclose(swap_evidence(swaps, inside, after), [2.5 + 6.0 + 0.5 * 2.0, -1.0, 0.0 + 0.0 + 0.5 * 6.0])
+    assert swap_evidence([], *span_word_fits(fits, [])).size == 0
 
 
 def test_the_swap_evidence_and_candidate_gain_features_are_their_two_highest_values(tiny_language_model, reference) -> None:

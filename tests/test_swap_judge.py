@@ -50,17 +50,18 @@ def test_the_combined_gain_adds_the_language_models_gain_to_the_weighted_trigram
     probes = CandidateProbes(np.array([0, 0]), np.array([0, 1]), np.array([3, 3]), np.array([101, 103]))
     surprisal = np.array([1.0, 2.0, 3.0, 10.0, 5.0])  # " Prior" costs 10 bits
     # The model finds " Past" 8 bits likelier than " Prior" and " Earlier" 2 bits less likely.
-    best = combined_suggestions(swaps, probes, np.array([2.0, 12.0]), surprisal, OFFSETS)
+    written_bits = np.array([span_bits(surprisal, OFFSETS, swap.start, swap.end) for swap in swaps])
+    best = combined_suggestions(swaps, probes, np.array([2.0, 12.0]), written_bits)
     assert best[0][0] == "past"
     assert best[0][1] == pytest.approx(TRIGRAM_WEIGHT * 0.2 + 8.0 / math.log2(10.0))
     assert best[1] is None  # no candidate the model could judge
     no_probes = CandidateProbes(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
-    assert combined_suggestions(swaps, no_probes, np.zeros(0), surprisal, OFFSETS) == [None, None]
+    assert combined_suggestions(swaps, no_probes, np.zeros(0), written_bits) == [None, None]
 
     # The language model's own gain: its likeliest candidate against the span as written, trigram aside.
-    gains = lm_candidate_gains(swaps, probes, np.array([2.0, 12.0]), surprisal, OFFSETS)
+    gains = lm_candidate_gains(probes, np.array([2.0, 12.0]), written_bits)
     assert gains[0] == pytest.approx(8.0 / math.log2(10.0)) and np.isnan(gains[1])
-    assert np.isnan(lm_candidate_gains(swaps, no_probes, np.zeros(0), surprisal, OFFSETS)).all()
+    assert np.isnan(lm_candidate_gains(no_probes, np.zeros(0), written_bits)).all()
 
 
 def test_likely_replacements_are_flagged_and_weaker_spans_lend_their_suggestion() -> None:

@@ -21,7 +21,6 @@ from spindetect.features.ngram import highest_two, lowest_two, word_spans
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.span_odds import (
-    LANGUAGE_MODEL_SPAN_INPUTS,
     SpanOdds,
     SpanOddsWeights,
     lexical_span_inputs,
@@ -154,42 +153,21 @@ def span_word_fits(fits: WordFits, swaps: Sequence[SwapTestResult]) -> tuple[np.
     return inside_fits, next_fits
 
 
-def swap_evidence(fits: WordFits, swaps: Sequence[SwapTestResult]) -> np.ndarray:
+def swap_evidence(swaps: Sequence[SwapTestResult], inside_fits: np.ndarray, next_fits: np.ndarray) -> np.ndarray:
     """Per span the synonym-swap test tried: how strongly the two references agree that a word was replaced.
 
     The sum of three signs of a swap: the n-gram gain of the best thesaurus candidate (log10; below zero when
     the text fits better than every candidate), how much less likely the language model finds the span's
     worst word here than in general (bits; zero if it is likelier), and half that for the word after it.
+    `inside_fits` and `next_fits` are the spans' word fits as `span_word_fits` gives them.
 
     Either reference alone fires on clean text now and then (a rare collocation, a surprising but right word);
     a light spin's few swaps stand out where both fire on the same words. The two highest values of a
     paragraph, as features, took the default model from ROC-AUC 0.890 to 0.903 on its validation split and
     from 0.893 to 0.906 on its test split.
     """
-    if not swaps:
-        return np.zeros(0)
-    inside_fits, next_fits = span_word_fits(fits, swaps)
-    gains = np.array([swap.gain for swap in swaps])
+    gains = np.array([swap.gain for swap in swaps], dtype=np.float64)
     return gains + np.maximum(-inside_fits, 0.0) + NEXT_WORD_WEIGHT * np.maximum(-next_fits, 0.0)
-
-
-def language_model_span_inputs(
-    text: str,
-    swaps: Sequence[SwapTestResult],
-    fits: WordFits,
-    stats: TokenStatistics,
-    probes: CandidateProbes,
-    word_log10_frequency: Callable[[str], float | None],
-) -> np.ndarray:
-    """The `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each tested span, one row per span."""
-    lexical = lexical_span_inputs(text, swaps, word_log10_frequency)
-    if not swaps:
-        return np.zeros((0, len(LANGUAGE_MODEL_SPAN_INPUTS)))
-    inside_fits, next_fits = span_word_fits(fits, swaps)
-    candidate_gains = lm_candidate_gains(swaps, probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
-    judged = ~np.isnan(candidate_gains)
-    bits = np.array([span_bits(stats.surprisal, stats.offsets, swap.start, swap.end) for swap in swaps])
-    return np.column_stack([lexical, inside_fits, next_fits, np.where(judged, candidate_gains, 0.0), judged, bits])
 
 
 def unexpected_words(text: str, fits: WordFits, max_bits: float = UNEXPECTED_WORD_BITS) -> list[FlaggedSpan]:
@@ -265,13 +243,17 @@ def paragraph_lm_features(
 
 @dataclass(frozen=True)
 class _ScoredText:
-    """What the scorer measured of one text, before it is summed up into features and flags."""
+    """What the scorer measured of one text, before it is summed up into features and flags; the per-span
+    arrays hold one value per tested span (`swaps`), as `span_word_fits` and `swap_judge.span_bits` give them."""
 
     text: str
     stats: TokenStatistics
     swaps: list[SwapTestResult]
     probes: CandidateProbes
     fits: WordFits
+    inside_fits: np.ndarray
+    next_fits: np.ndarray
+    written_bits: np.ndarray
 
 
 class LanguageModelScorer:
@@ -318,9 +300,9 @@ class LanguageModelScorer:
         evidence is strong (with the candidate both references prefer as the suggestion)."""
         rows, flags = [], []
         for scored in self._scored(texts, progress):
-            text, stats, swaps, probes, fits = scored.text, scored.stats, scored.swaps, scored.probes, scored.fits
-            evidence = swap_evidence(fits, swaps)
-            suggestions = combined_suggestions(swaps, probes, stats.probe_surprisal, stats.surprisal, stats.offsets)
+            text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
+            evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
+            suggestions = combined_suggestions(swaps, scored.probes, stats.probe_surprisal, scored.written_bits)
             gains = np.array([gain for _, gain in filter(None, suggestions)])
             replaced = self.span_odds.probability(self._span_inputs(scored))
             rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced))
@@ -333,8 +315,18 @@ class LanguageModelScorer:
         return [self._span_inputs(scored) for scored in self._scored(texts, progress)]
 
     def _span_inputs(self, scored: _ScoredText) -> np.ndarray:
-        return language_model_span_inputs(
-            scored.text, scored.swaps, scored.fits, scored.stats, scored.probes, self.word_log10_frequency
+        """The `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each tested span, one row per span."""
+        candidate_gains = lm_candidate_gains(scored.probes, scored.stats.probe_surprisal, scored.written_bits)
+        judged = ~np.isnan(candidate_gains)
+        return np.column_stack(
+            [
+                lexical_span_inputs(scored.text, scored.swaps, self.word_log10_frequency),
+                scored.inside_fits,
+                scored.next_fits,
+                np.where(judged, candidate_gains, 0.0),
+                judged,
+                scored.written_bits,
+            ]
         )
 
     def _scored(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[_ScoredText]:
@@ -347,9 +339,17 @@ class LanguageModelScorer:
         ]
         all_stats = self._statistics(with_offsets, progress, [(text_probes.tokens, text_probes.token_ids) for text_probes in probes])
         return [
-            _ScoredText(text, stats, text_swaps, text_probes, word_fits(stats, text, self.word_log10_frequency))
+            self._scored_text(text, stats, text_swaps, text_probes)
             for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True)
         ]
+
+    def _scored_text(
+        self, text: str, stats: TokenStatistics, swaps: list[SwapTestResult], probes: CandidateProbes
+    ) -> _ScoredText:
+        fits = word_fits(stats, text, self.word_log10_frequency)
+        inside_fits, next_fits = span_word_fits(fits, swaps)
+        written_bits = np.array([span_bits(stats.surprisal, stats.offsets, swap.start, swap.end) for swap in swaps])
+        return _ScoredText(text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits)
 
     def token_statistics(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None

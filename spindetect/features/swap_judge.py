@@ -123,39 +123,27 @@ def span_bits(surprisal: np.ndarray, offsets: np.ndarray, start: int, end: int) 
 
 
 def combined_suggestions(
-    swaps: Sequence[SwapTestResult],
-    probes: CandidateProbes,
-    probe_surprisal: np.ndarray,
-    surprisal: np.ndarray,
-    offsets: np.ndarray,
+    swaps: Sequence[SwapTestResult], probes: CandidateProbes, probe_surprisal: np.ndarray, written_bits: np.ndarray
 ) -> list[tuple[str, float] | None]:
     """Per swap result: the candidate with the highest combined gain (log10) and that gain, or None where the
-    language model could judge no candidate."""
+    language model could judge no candidate. `written_bits`: each span's surprisal as written (`span_bits`)."""
     best: list[tuple[str, float] | None] = [None] * len(swaps)
     for index, first, last in _spans_probed(probes):
         swap = swaps[index]
         positions = probes.candidates[first:last]
         trigram = np.array([swap.candidates[position][1] for position in positions.tolist()])
-        written_bits = span_bits(surprisal, offsets, swap.start, swap.end)
-        gains = TRIGRAM_WEIGHT * trigram + (written_bits - probe_surprisal[first:last]) / _LOG2_10
+        gains = TRIGRAM_WEIGHT * trigram + (written_bits[index] - probe_surprisal[first:last]) / _LOG2_10
         winner = int(np.argmax(gains))  # the first of equal gains
         best[index] = (swap.candidates[positions[winner]][0], float(gains[winner]))
     return best
 
 
-def lm_candidate_gains(
-    swaps: Sequence[SwapTestResult],
-    probes: CandidateProbes,
-    probe_surprisal: np.ndarray,
-    surprisal: np.ndarray,
-    offsets: np.ndarray,
-) -> np.ndarray:
-    """Per swap result: how much likelier (log10) the language model finds its likeliest one-token candidate
-    than the span as written; NaN where it could judge no candidate."""
-    gains = np.full(len(swaps), np.nan)
+def lm_candidate_gains(probes: CandidateProbes, probe_surprisal: np.ndarray, written_bits: np.ndarray) -> np.ndarray:
+    """Per swap result (one `written_bits` each): how much likelier (log10) the language model finds its
+    likeliest one-token candidate than the span as written; NaN where it could judge no candidate."""
+    gains = np.full(written_bits.size, np.nan)
     for index, first, last in _spans_probed(probes):
-        written_bits = span_bits(surprisal, offsets, swaps[index].start, swaps[index].end)
-        gains[index] = (written_bits - probe_surprisal[first:last].min()) / _LOG2_10
+        gains[index] = (written_bits[index] - probe_surprisal[first:last].min()) / _LOG2_10
     return gains
 
 
