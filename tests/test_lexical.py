@@ -54,8 +54,10 @@ def test_swap_test_skips_names_numbers_and_lone_function_words(swap_test: Synony
 
 
 def test_swap_flags_carry_offsets_into_the_text_as_given(swap_test: SynonymSwapTest) -> None:
-    text = "The minister’s office said the talks stalled final week in the capital."
-    for span in swap_test.flags(text):
+    text = "The minister’s office said the talks stalled in the capital’s tribunal prior month."
+    flags = swap_test.flags(text)
+    assert flags
+    for span in flags:
         assert text[span.start : span.end] == span.text
         assert span.reason in {"synonym_swap", SUGGESTION_HINT}
         assert span.suggestion
@@ -74,6 +76,16 @@ def test_repeated_words_are_garble_only_where_english_does_not_repeat_them(refer
     # The reference model learned from speech, where "the the" is common: it is not flagged.
     assert find_garble("the the people", reference) == []
     assert find_garble("It grew more and more, side by side with the town.", reference) == []
+
+
+def test_words_apart_or_inside_numbers_are_not_repeated(reference: NGramReference) -> None:
+    assert [s.text for s in find_garble("The rate rate rose in condition or condition two.", reference)] == [
+        "rate rate",
+        "condition or condition",
+    ]
+    # A term and its gloss, an enumeration, the letters of ordinal numbers: not a repetition.
+    text = "The rate (rate of return) rose in condition (1) or condition (2) in the 19th and 20th centuries."
+    assert find_garble(text, reference) == []
 
 
 def test_lexical_scorer_gives_one_row_per_text_and_flags_with_exact_offsets(reference: NGramReference) -> None:

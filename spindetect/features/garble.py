@@ -3,7 +3,7 @@
 Two cheap signals, both judged against the reference n-gram model rather than a list of bad phrases:
 - a determiner or possessive directly before a word that can only be a verb ("the went"), where the model
   also finds the pair unlikely: in clean prose a determiner is followed by a noun phrase;
-- a repeated word, alone ("officials officials") or around a conjunction ("each and each"), where the model
+- a repeated word, alone ("officials officials") or around a conjunction ("every and every"), where the model
   has never seen the sequence: "more and more" and "side by side" are English, and the model knows them
   (it also knows "the the", from the speech it was built for, so that stays unflagged).
 """
@@ -27,15 +27,24 @@ def _only_a_verb(word: str) -> bool:
     return bool(readings) and set(readings) <= {"VERB", "AUX"}
 
 
+def _word_sequence(text: str, words: list[tuple[str, int, int]]) -> bool:
+    """Whether `words` (spans into `text`) are read one after another: only whitespace between them ("butane
+    (butane" and "condition (1) or condition" are a term and its gloss), none the letters of a number ("th" of
+    "19th and 20th")."""
+    spaced = all(text[before[2] : after[1]].isspace() for before, after in zip(words, words[1:]))
+    return spaced and not any(start > 0 and text[start - 1].isdigit() for _, start, _ in words)
+
+
 def find_garble(text: str, reference: NGramReference) -> list[FlaggedSpan]:
     """Spans of function-word garble in `text`, in text order."""
     spans = []
     # Normalising keeps every offset, so spans point into `text` as given.
-    for sentence in sentence_words(normalise_text(text)):
+    normalised = normalise_text(text)
+    for sentence in sentence_words(normalised):
         words = [written.lower() for written, _, _ in sentence]
         for i, word in enumerate(words):
             start = sentence[i][1]
-            if i + 1 < len(words):
+            if i + 1 < len(words) and _word_sequence(normalised, sentence[i : i + 2]):
                 following = words[i + 1]
                 if word in DETERMINERS and _only_a_verb(following) and reference.unigram(following) is not None:
                     pmi = reference.prob(following, word) - reference.unigram(following)
@@ -46,6 +55,8 @@ def find_garble(text: str, reference: NGramReference) -> list[FlaggedSpan]:
                     end = sentence[i + 1][2]
                     spans.append(FlaggedSpan(start, end, text[start:end], "repeated_word", 0.8))
             if i + 2 < len(words) and words[i + 2] == word and words[i + 1] in CONJUNCTIONS:
+                if not _word_sequence(normalised, sentence[i : i + 3]):
+                    continue
                 if reference.unigram(word) is not None and not reference.is_seen(word, word, words[i + 1]):
                     end = sentence[i + 2][2]
                     spans.append(FlaggedSpan(start, end, text[start:end], "repeated_word", 0.8))
