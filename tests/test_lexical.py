@@ -53,6 +53,20 @@ def test_swap_test_skips_names_numbers_and_lone_function_words(swap_test: Synony
     assert "the" not in tested and "of" not in tested
 
 
+def test_a_narrowed_swap_test_tries_the_same_spans_with_the_most_frequent_candidates(reference: NGramReference) -> None:
+    wide = SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=60)
+    narrow = wide.narrowed(10)
+    text = "Police said the man was arrested on Tuesday and will appear in tribunal next month."
+    wide_results, narrow_results = wide.test(text), narrow.test(text)
+    assert [(r.start, r.end) for r in narrow_results] == [(r.start, r.end) for r in wide_results]
+    assert any(len(r.candidates) > 10 for r in wide_results)
+    for wide_result, narrow_result in zip(wide_results, narrow_results, strict=True):
+        # The candidates come most frequent first, so the narrowed test weighs the wide one's first ten.
+        assert narrow_result.candidates == wide_result.candidates[:10]
+    with pytest.raises(ValueError, match="narrow"):
+        wide.narrowed(61)
+
+
 def test_swap_flags_carry_offsets_into_the_text_as_given(swap_test: SynonymSwapTest) -> None:
     text = "The minister’s office said the talks stalled in the capital’s tribunal prior month."
     flags = swap_test.flags(text)

@@ -100,6 +100,7 @@ def test_language_model_span_inputs_line_up_with_the_swap_test(tiny_language_mod
         column = {name: text_inputs[:, i] for i, name in enumerate(LANGUAGE_MODEL_SPAN_INPUTS)}
         assert set(np.unique(column["lm_judged"])) <= {0.0, 1.0}
         assert np.all(column["lm_candidate_gain"][column["lm_judged"] == 0] == 0.0)
+        assert np.all(column["combined_gain"][column["lm_judged"] == 0] == 0.0)
         assert np.all(column["span_bits"] >= 0.0)
         expected = two_most_likely(scorer.span_odds.probability(text_inputs))
         named = dict(zip(LM_FEATURE_NAMES, row, strict=True))

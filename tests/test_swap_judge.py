@@ -1,12 +1,17 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from spindetect.config import load_config
+from spindetect.features.extractor import build_extractor
+from spindetect.features.lexical import LexicalScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, shown_flags
-from spindetect.features.swap import SwapTestResult
+from spindetect.features.swap import MAX_CANDIDATES, SwapTestResult
 from spindetect.features.swap_judge import (
+    JUDGED_CANDIDATES,
     TRIGRAM_WEIGHT,
     CandidateProbes,
     CandidateTokens,
@@ -65,20 +70,23 @@ def test_the_combined_gain_adds_the_language_models_gain_to_the_weighted_trigram
 
 
 def test_likely_replacements_are_flagged_and_weaker_spans_lend_their_suggestion() -> None:
-    text = "ran the bureau in a vast sway"
+    text = "ran the bureau in a vast sway, went abode"
     swaps = [
         SwapTestResult(8, 14, "desk", 0.5, -2.0),
         SwapTestResult(20, 24, "huge", 0.2, -1.0),
         SwapTestResult(25, 29, "pull", 0.5, -1.0),
+        SwapTestResult(36, 41, "home", 1.0, -1.0),
     ]
-    replaced = np.array([0.65, 0.2, 0.1])  # the probability of each span that it was replaced
-    evidence = np.array([2.0, 2.0, 7.0])
-    flags = evidence_flags(text, swaps, replaced, [("office", 2.5), ("huge", 1.5), None], evidence)
+    replaced = np.array([0.65, 0.2, 0.1, 0.2])  # the probability of each span that it was replaced
+    evidence = np.array([2.0, 2.0, 7.0, 3.0])
+    flags = evidence_flags(text, swaps, replaced, [("office", 2.5), ("huge", 1.5), None, ("home", 6.0)], evidence)
     assert flags == [
         FlaggedSpan(8, 14, "bureau", "swap_evidence", 0.65, "office"),  # likely replaced
         FlaggedSpan(20, 24, "vast", SUGGESTION_HINT, 0.3, "huge"),
         # Strong evidence; the trigram's candidate is too weak to name.
         FlaggedSpan(25, 29, "sway", "swap_evidence", 0.7, None),
+        # Unlikely by the span model, but both references prefer the same candidate by far.
+        FlaggedSpan(36, 41, "abode", "swap_evidence", 0.75, "home"),
     ]
 
 
@@ -103,3 +111,13 @@ def test_paragraphs_judged_clean_show_only_conclusive_flags_and_lexicon_matches(
     listed = FlaggedSpan(30, 54, "counterfeit consciousness", "tortured_phrase", 0.7, "artificial intelligence")
     assert shown_flags([weak, conclusive, listed], judged_spun=True) == [weak, conclusive, listed]
     assert shown_flags([weak, conclusive, listed], judged_spun=False) == [conclusive, listed]
+
+
+def test_the_judge_weighs_more_candidates_than_the_lexical_family_and_shares_their_lookup(reference) -> None:
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    both = build_extractor(load_config(configs / "test.yaml"), reference)
+    lexical, judge = both.family(LexicalScorer), both.family(LanguageModelScorer)
+    assert (lexical.swap_test.max_candidates, judge.swap_test.max_candidates) == (MAX_CANDIDATES, JUDGED_CANDIDATES)
+    assert lexical.swap_test._candidates is judge.swap_test._candidates
+    alone = build_extractor(load_config(configs / "fast.yaml"), reference).family(LexicalScorer)
+    assert alone.swap_test.max_candidates == MAX_CANDIDATES

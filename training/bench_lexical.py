@@ -7,7 +7,7 @@ Both families score the paragraphs of FILE (from `segment`) in one process:
   fresh scorer ("cold": every span's candidates are looked up and re-inflected for the first time) and then
   again ("warm": candidates come from the scorer's cache, as they mostly do over a large corpus);
 - "language model": `LanguageModelScorer.score` with the default runtime settings, in `--precision`
-  (bfloat16 by default, as `configs/default.yaml`), with the swap evidence from the lexical scorer's swap test.
+  (bfloat16 by default, as `configs/default.yaml`), with the swap evidence of its own, wider swap test.
 Reports paragraphs/s for each, the ratios, the one-off load times and the process's peak resident memory.
 """
 
@@ -23,6 +23,10 @@ from spindetect.features.language_model import load_language_model
 from spindetect.features.lexical import LexicalScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
+from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
+from spindetect.features.swap_judge import JUDGED_CANDIDATES
+from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.tortured import TorturedPhraseLexicon
 from spindetect.segment import segment
 
 
@@ -44,7 +48,10 @@ def main() -> None:
     reference = NGramReference.load()
 
     started = time.perf_counter()
-    lexical = LexicalScorer.load(reference)
+    # As `build_extractor` sets up both families: the language model's judge weighs more candidates per span,
+    # and the lexical family runs a narrowed copy of its swap test, sharing the candidate cache.
+    judged_swap_test = SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=JUDGED_CANDIDATES)
+    lexical = LexicalScorer(reference, judged_swap_test.narrowed(MAX_CANDIDATES), TorturedPhraseLexicon.load())
     lexical.swap_test.thesaurus.reverse("")  # the reverse index is built on first use: count it as loading
     lexical_load = time.perf_counter() - started
     cold = seconds_for(lexical.score, paragraphs)
@@ -56,7 +63,7 @@ def main() -> None:
         reference.unigram,
         batch_tokens=runtime.batch_tokens,
         logits_chunk_rows=runtime.logits_chunk_rows,
-        swap_test=lexical.swap_test,  # shared, as the pipeline shares it
+        swap_test=judged_swap_test,
     )
     model_load = time.perf_counter() - started
     language_model.score(paragraphs[:2])  # warm-up: first calls allocate

@@ -30,6 +30,7 @@ from spindetect.features.language_model import load_language_model
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.swap import SynonymSwapTest
+from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.segment import segment
 
@@ -70,7 +71,7 @@ def main() -> None:
         reference.unigram,
         batch_tokens=runtime.batch_tokens,
         logits_chunk_rows=runtime.logits_chunk_rows,
-        swap_test=SynonymSwapTest(reference, MobyThesaurus.load()),
+        swap_test=SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=JUDGED_CANDIDATES),
     )
     tokens = sum(len(ids) + 1 for ids in language_model.encoder.encode(paragraphs))
     scorer.score(paragraphs[:2])  # warm-up: first calls allocate

@@ -32,8 +32,9 @@ from spindetect.config import load_config
 from spindetect.features.language_model import load_language_model
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
-from spindetect.features.span_odds import LANGUAGE_MODEL_SPAN_INPUTS, LEXICAL_SPAN_INPUTS, SpanOdds
-from spindetect.features.swap import SynonymSwapTest
+from spindetect.features.span_odds import LANGUAGE_MODEL_SPAN_INPUTS, LEXICAL_SPAN_INPUTS, SpanOdds, lexical_span_inputs
+from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
+from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources
 from spindetect.synth.phrases import PhraseSpinner
@@ -89,7 +90,9 @@ def main() -> None:
     reference = NGramReference.load()
     thesaurus = MobyThesaurus.load()
     texts = spun_pairs(config, thesaurus, reference.unigram, args.pairs)
-    swap_test = SynonymSwapTest(reference, thesaurus)
+    # As `build_extractor` sets them up: the language model's judge weighs more candidates than the lexical family.
+    swap_test = SynonymSwapTest(reference, thesaurus, max_candidates=JUDGED_CANDIDATES)
+    lexical_swap_test = swap_test.narrowed(MAX_CANDIDATES)
     lm = config.language_model
     unfitted = SpanOdds.unfitted(LANGUAGE_MODEL_SPAN_INPUTS)  # the inputs do not depend on the weights
     scorer = LanguageModelScorer(
@@ -103,13 +106,16 @@ def main() -> None:
     )
     print(f"{len(texts)} texts: measuring their spans with {lm.name}", flush=True)
     inputs = scorer.span_inputs([text for text, _ in texts])
-    labels, pair_of_span = [], []
+    labels, pair_of_span, lexical_inputs = [], [], []
     for index, ((text, replaced), text_inputs) in enumerate(zip(texts, inputs, strict=True)):
         swaps = swap_test.test(text)
-        assert len(swaps) == len(text_inputs)
+        # Narrowing drops candidates, never spans: both tests try the same spans in the same order.
+        lexical_swaps = lexical_swap_test.test(text)
+        assert len(swaps) == len(lexical_swaps) == len(text_inputs)
+        lexical_inputs.append(lexical_span_inputs(text, lexical_swaps, reference.unigram))
         labels += [any(swap.start < end and start < swap.end for start, end in replaced) for swap in swaps]
         pair_of_span += [index // 2] * len(swaps)
-    all_inputs = np.vstack(inputs)
+    family_inputs = {"lexical": np.vstack(lexical_inputs), "language_model": np.vstack(inputs)}
     labels_array, pairs = np.array(labels), np.array(pair_of_span)
     held_out = np.isin(pairs, np.random.default_rng(config.seed).permutation(pairs.max() + 1)[: int(HELD_OUT_SHARE * (pairs.max() + 1))])
 
@@ -122,10 +128,10 @@ def main() -> None:
         "replaced_spans": int(labels_array.sum()),
     }
     for family, names in (("lexical", LEXICAL_SPAN_INPUTS), ("language_model", LANGUAGE_MODEL_SPAN_INPUTS)):
-        family_inputs = all_inputs[:, : len(names)]
-        first = fit(family_inputs[~held_out], labels_array[~held_out], names)
-        auc = roc_auc_score(labels_array[held_out], first.probability(family_inputs[held_out]))
-        weights[family] = fit(family_inputs, labels_array, names).to_json() | {"held_out_roc_auc": round(float(auc), 4)}
+        values = family_inputs[family]
+        first = fit(values[~held_out], labels_array[~held_out], names)
+        auc = roc_auc_score(labels_array[held_out], first.probability(values[held_out]))
+        weights[family] = fit(values, labels_array, names).to_json() | {"held_out_roc_auc": round(float(auc), 4)}
         print(f"{family}: held-out ROC-AUC {auc:.3f} on {int(held_out.sum())} spans")
     args.output.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.output} in {time.monotonic() - started:.0f} s")

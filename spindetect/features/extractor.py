@@ -17,7 +17,8 @@ from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.span_odds import SpanOddsWeights
 from spindetect.features.spans import FlaggedSpan
-from spindetect.features.swap import SynonymSwapTest
+from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
+from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
 
@@ -107,12 +108,18 @@ def build_extractor(
     families: list[FeatureFamily] = []
     if config.features.ngram:
         families.append(NGramScorer(reference))
-    # The lexical family and the language model's swap evidence share one swap test and its candidate cache.
-    swap_test = SynonymSwapTest(reference, thesaurus or MobyThesaurus.load())
+    thesaurus = thesaurus or MobyThesaurus.load()
     span_odds = SpanOddsWeights.load()
+    # The language model's judge weighs more candidates per span than the lexical family (see
+    # `swap_judge.JUDGED_CANDIDATES`). With both families, the lexical one runs a narrowed copy of the judge's
+    # swap test, so a span's candidates are looked up once.
+    with_language_model = config.features.language_model
+    width = JUDGED_CANDIDATES if with_language_model else MAX_CANDIDATES
+    swap_test = SynonymSwapTest(reference, thesaurus, max_candidates=width)
     if config.features.lexical:
-        families.append(LexicalScorer(reference, swap_test, TorturedPhraseLexicon.load(), span_odds.lexical))
-    if config.features.language_model:
+        lexical_swap_test = swap_test.narrowed(MAX_CANDIDATES)
+        families.append(LexicalScorer(reference, lexical_swap_test, TorturedPhraseLexicon.load(), span_odds.lexical))
+    if with_language_model:
         families.append(
             LanguageModelScorer(
                 load_language_model(config.language_model.name, cache_dir, config.language_model.precision),

@@ -254,6 +254,7 @@ class _ScoredText:
     inside_fits: np.ndarray
     next_fits: np.ndarray
     written_bits: np.ndarray
+    suggestions: list[tuple[str, float] | None]  # `swap_judge.combined_suggestions`
 
 
 class LanguageModelScorer:
@@ -285,7 +286,7 @@ class LanguageModelScorer:
 
     @property
     def cache_key(self) -> str:
-        swaps = "swaps" if self.swap_test is not None else "noswaps"
+        swaps = f"swaps{self.swap_test.max_candidates}" if self.swap_test is not None else "noswaps"
         model = f"{self.language_model.name}-{self.max_tokens}-{self.language_model.precision}"
         return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}"
 
@@ -302,11 +303,11 @@ class LanguageModelScorer:
         for scored in self._scored(texts, progress):
             text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
             evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
-            suggestions = combined_suggestions(swaps, scored.probes, stats.probe_surprisal, scored.written_bits)
-            gains = np.array([gain for _, gain in filter(None, suggestions)])
+            gains = np.array([gain for _, gain in filter(None, scored.suggestions)])
             replaced = self.span_odds.probability(self._span_inputs(scored))
             rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced))
-            flags.append([*unexpected_words(text, fits), *evidence_flags(text, swaps, replaced, suggestions, evidence)])
+            swap_flags = evidence_flags(text, swaps, replaced, scored.suggestions, evidence)
+            flags.append([*unexpected_words(text, fits), *swap_flags])
         return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
 
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
@@ -318,6 +319,7 @@ class LanguageModelScorer:
         """The `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each tested span, one row per span."""
         candidate_gains = lm_candidate_gains(scored.probes, scored.stats.probe_surprisal, scored.written_bits)
         judged = ~np.isnan(candidate_gains)
+        combined_gains = [suggested[1] if suggested is not None else 0.0 for suggested in scored.suggestions]
         return np.column_stack(
             [
                 lexical_span_inputs(scored.text, scored.swaps, self.word_log10_frequency),
@@ -326,6 +328,7 @@ class LanguageModelScorer:
                 np.where(judged, candidate_gains, 0.0),
                 judged,
                 scored.written_bits,
+                combined_gains,
             ]
         )
 
@@ -349,7 +352,8 @@ class LanguageModelScorer:
         fits = word_fits(stats, text, self.word_log10_frequency)
         inside_fits, next_fits = span_word_fits(fits, swaps)
         written_bits = np.array([span_bits(stats.surprisal, stats.offsets, swap.start, swap.end) for swap in swaps])
-        return _ScoredText(text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits)
+        suggestions = combined_suggestions(swaps, probes, stats.probe_surprisal, written_bits)
+        return _ScoredText(text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions)
 
     def token_statistics(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None

@@ -41,8 +41,8 @@ LEXICAL_SPAN_INPUTS: tuple[str, ...] = (
     "log10_frequency",  # the rarest span word's unigram log10 probability
     "log_candidates",  # log(1 + number of thesaurus candidates)
 )
-# The language-model family's: the lexical signs first (the fitting script relies on that order), then what
-# the model sees at the span.
+# The language-model family's: the lexical signs (from its own, wider swap test: `swap_judge.JUDGED_CANDIDATES`),
+# then what the model sees at the span.
 LANGUAGE_MODEL_SPAN_INPUTS: tuple[str, ...] = (
     *LEXICAL_SPAN_INPUTS,
     "span_fit",  # worst word fit inside the span (bits: LM against unigram probability; 0 if none)
@@ -50,6 +50,9 @@ LANGUAGE_MODEL_SPAN_INPUTS: tuple[str, ...] = (
     "lm_candidate_gain",  # log10: how much likelier the model finds its best one-token candidate (0 if none)
     "lm_judged",  # 1 if the model could judge a candidate, else 0
     "span_bits",  # surprisal of the span's tokens (bits)
+    # log10: the best combined gain (`swap_judge.combined_suggestions`): both references preferring the same
+    # candidate (0 if none judged)
+    "combined_gain",
 )
 
 

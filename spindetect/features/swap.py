@@ -15,6 +15,7 @@ fits its neighbours.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +31,8 @@ from spindetect.words import NUMBER_WORDS, STOPWORDS, head_index, inflect, penn_
 MAX_SPAN_WORDS = 3
 # Words after the span whose probability the swap changes (a trigram model sees two words back).
 FOLLOWING_WORDS = 2
-# The most frequent candidates only: spinners replace the everyday words of real prose.
+# The most frequent candidates only: spinners replace the everyday words of real prose. Each candidate costs
+# a trigram chain per span, the swap test's main cost; the language model's judge takes more (swap_judge).
 MAX_CANDIDATES = 30
 # Share of a candidate's advantage in plain frequency that is not credited to its fit.
 FREQUENCY_DISCOUNT = 1.0
@@ -98,6 +100,15 @@ class SynonymSwapTest:
         """With the packaged reference model and thesaurus (for scripts; a Detector passes its own)."""
         return cls(NGramReference.load(), MobyThesaurus.load())
 
+    def narrowed(self, max_candidates: int) -> SynonymSwapTest:
+        """The same test over each span's `max_candidates` most frequent candidates only. It shares this test's
+        candidate cache, so a span's candidates are looked up and re-inflected once for both."""
+        if max_candidates > self.max_candidates:
+            raise ValueError(f"can only narrow the test: {max_candidates} > {self.max_candidates} candidates")
+        narrowed = copy.copy(self)  # the caches stay bound to this test, which fills them to its own width
+        narrowed.max_candidates = max_candidates
+        return narrowed
+
     def test(self, text: str) -> list[SwapTestResult]:
         """Every span of `text` that has candidates, with its best candidate (gains may be negative)."""
         text = normalise_text(text)
@@ -153,7 +164,7 @@ class SynonymSwapTest:
                     continue
                 if any(word in NUMBER_WORDS for word in span):
                     continue
-                candidates = self._candidates(span)
+                candidates = self._candidates(span)[: self.max_candidates]
                 if not candidates:
                     continue
                 history = (["<s>"] if opens_sentence else []) + words[max(0, i - 2) : i]
