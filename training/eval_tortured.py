@@ -1,6 +1,6 @@
 """Evaluate: do span finders catch tortured phrases that the lexicon does not list?
 
-    python training/eval_tortured.py [--limit N] [--json PATH]
+    python training/eval_tortured.py [--limit N] [--json PATH] [--language-model]
 
 The packaged tortured-phrase list is split with `split_lexicon(held_out_fraction=0.2, seed=13)`. Each
 held-out pair is put into a few neutral carrier sentences of scientific prose, once as the tortured phrase
@@ -13,8 +13,9 @@ and once as the expected phrase, and each finder runs on every sentence. Per fin
 
 Finders: (a) the detection part of the lexicon, a sanity line (the split keeps variants of listed phrases
 out of the held-out part, so it should catch none); (b) the synonym-swap test,
-`spindetect.features.swap.SynonymSwapTest`, if that module is installed. Prints a Markdown table on stdout;
-`--json PATH` also writes the numbers.
+`spindetect.features.swap.SynonymSwapTest`, as the lexical family runs it; (c) with `--language-model`, the
+language model's judge of the swap test (its `swap_evidence` flags, as `configs/default.yaml` sets it up),
+which scores the sentences in batches. Prints a Markdown table on stdout; `--json PATH` also writes the numbers.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from spindetect.config import load_config
+from spindetect.features.extractor import build_extractor
+from spindetect.features.perplexity import LanguageModelScorer
+from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan
+from spindetect.features.swap import SynonymSwapTest
 from spindetect.features.tortured import TorturedPhraseLexicon, clean_suggestion, split_lexicon
 from spindetect.words import STOPWORDS
 
 HELD_OUT_FRACTION = 0.2
 SEED = 13
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 
 # One slot each, never at the start of a sentence (so the phrase keeps the lexicon's case), in prose that
 # lists no tortured phrase of its own.
@@ -45,7 +52,8 @@ TEMPLATES: tuple[str, ...] = (
     "As shown in Table 2, the proposed approach based on {phrase} reduces the error rate by twelve percent.",
 )
 
-Finder = Callable[[str], list[FlaggedSpan]]
+# Flags for each of a list of texts.
+Finder = Callable[[list[str]], list[list[FlaggedSpan]]]
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -81,23 +89,27 @@ def overlapping(spans: list[FlaggedSpan], start: int, end: int) -> list[FlaggedS
 
 
 def evaluate(name: str, find: Finder, pairs: tuple[tuple[str, str], ...]) -> FinderScores:
-    sentences = caught = false_positives = good_suggestions = 0
-    began = time.perf_counter()
+    tortured_sentences, expected_sentences, wanted = [], [], []
     for tortured, expected in pairs:
         phrase = carrier_phrase(expected)
-        wanted = content_words(phrase)
         for template in TEMPLATES:
-            sentences += 1
-            text, start, end = embed(template, tortured)
-            hits = overlapping(find(text), start, end)
-            if hits:
-                caught += 1
-                if any(span.suggestion and content_words(span.suggestion) & wanted for span in hits):
-                    good_suggestions += 1
-            text, start, end = embed(template, phrase)
-            if overlapping(find(text), start, end):
-                false_positives += 1
+            tortured_sentences.append(embed(template, tortured))
+            expected_sentences.append(embed(template, phrase))
+            wanted.append(content_words(phrase))
+    began = time.perf_counter()
+    tortured_flags = find([text for text, _, _ in tortured_sentences])
+    expected_flags = find([text for text, _, _ in expected_sentences])
     elapsed = time.perf_counter() - began
+    sentences, caught, false_positives, good_suggestions = len(tortured_sentences), 0, 0, 0
+    for (_, start, end), flags, words in zip(tortured_sentences, tortured_flags, wanted, strict=True):
+        hits = overlapping(flags, start, end)
+        if hits:
+            caught += 1
+            if any(span.suggestion and content_words(span.suggestion) & words for span in hits):
+                good_suggestions += 1
+    for (_, start, end), flags in zip(expected_sentences, expected_flags, strict=True):
+        if overlapping(flags, start, end):
+            false_positives += 1
     return FinderScores(
         finder=name,
         sentences=sentences,
@@ -109,16 +121,21 @@ def evaluate(name: str, find: Finder, pairs: tuple[tuple[str, str], ...]) -> Fin
     )
 
 
-def load_swap_test() -> Finder | None:
-    """The synonym-swap test's `find`, or None (saying so) where the module is not there yet."""
-    try:
-        from spindetect.features.swap import SynonymSwapTest
-    except ModuleNotFoundError as error:
-        if error.name != "spindetect.features.swap":
-            raise  # the module is there but broken: say so rather than quietly leave it out
-        print("synonym-swap test not available (no spindetect.features.swap yet): reporting the lexicon only\n")
-        return None
-    return SynonymSwapTest.load().find
+def one_at_a_time(find: Callable[[str], list[FlaggedSpan]]) -> Finder:
+    return lambda texts: [find(text) for text in texts]
+
+
+def language_model_judge() -> Finder:
+    """The `swap_evidence` flags of the language-model family, built as the default config builds it."""
+    config = load_config(DEFAULT_CONFIG)
+    scorer = build_extractor(config, NGramReference.load()).family(LanguageModelScorer)
+    assert scorer is not None, f"{DEFAULT_CONFIG} enables the language model"
+
+    def find(texts: list[str]) -> list[list[FlaggedSpan]]:
+        flags = scorer.score_and_flag(texts)[1]
+        return [[span for span in text_flags if span.reason == "swap_evidence"] for text_flags in flags]
+
+    return find
 
 
 def markdown_table(scores: list[FinderScores]) -> str:
@@ -138,16 +155,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="held-out pairs to use (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument(
+        "--language-model", action="store_true", help="also run the language model's judge (minutes, not seconds)"
+    )
     args = parser.parse_args()
 
     lexicon = TorturedPhraseLexicon.load()
     detection, held_out = split_lexicon(lexicon, held_out_fraction=HELD_OUT_FRACTION, seed=SEED)
     pairs = held_out.pairs[: args.limit] if args.limit is not None else held_out.pairs
 
-    finders: list[tuple[str, Finder]] = [("lexicon (detection part)", detection.find)]
-    swap_find = load_swap_test()
-    if swap_find is not None:
-        finders.append(("synonym-swap test", swap_find))
+    finders: list[tuple[str, Finder]] = [
+        ("lexicon (detection part)", one_at_a_time(detection.find)),
+        ("synonym-swap test", one_at_a_time(SynonymSwapTest.load().find)),
+    ]
+    if args.language_model:
+        finders.append(("language model's judge (swap_evidence)", language_model_judge()))
     scores = [evaluate(name, find, pairs) for name, find in finders]
 
     print(
