@@ -88,6 +88,7 @@ def test_likely_replacements_are_flagged_and_weaker_spans_lend_their_suggestion(
         # Unlikely by the span model, but both references prefer the same candidate by far.
         FlaggedSpan(36, 41, "abode", "swap_evidence", 0.75, "home"),
     ]
+    assert all(type(flag.strength) is float for flag in flags)  # plain floats, whatever the inputs' types
 
 
 def test_probes_measure_what_the_model_would_have_said_of_another_token(tiny_language_model, reference) -> None:

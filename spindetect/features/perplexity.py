@@ -176,7 +176,7 @@ def unexpected_words(text: str, fits: WordFits, max_bits: float = UNEXPECTED_WOR
     for fit, (start, end) in zip(fits.fits, fits.spans, strict=True):
         # A capitalised word is usually a name, whose fit says more about the model's knowledge than the text.
         if fit <= max_bits and not text[start].isupper():
-            strength = min(1.0, -fit / FULL_STRENGTH_BITS)
+            strength = float(min(1.0, -fit / FULL_STRENGTH_BITS))
             flagged.append(FlaggedSpan(start, end, text[start:end], "unexpected_word", strength))
     return flagged
 

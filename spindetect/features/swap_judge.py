@@ -190,16 +190,14 @@ def evidence_flags(
         else:
             suggestion = swap.suggestion if swap.gain >= MIN_HINT_GAIN else None
         if probability >= MIN_REPLACED_FLAG or value >= MIN_EVIDENCE_FLAG or combined >= MIN_COMBINED_FLAG:
-            strength = max(
-                float(probability),
-                min(1.0, value / FULL_STRENGTH_EVIDENCE),
-                min(1.0, combined / FULL_STRENGTH_COMBINED),
+            strength = float(
+                max(probability, min(1.0, value / FULL_STRENGTH_EVIDENCE), min(1.0, combined / FULL_STRENGTH_COMBINED))
             )
             spans.append(
                 FlaggedSpan(swap.start, swap.end, text[swap.start : swap.end], "swap_evidence", strength, suggestion)
             )
         elif both_suggest:
             # On the trigram hints' scale: where the language model agrees, the combined gain outranks the trigram's.
-            strength = min(1.0, combined / FULL_STRENGTH_GAIN)
+            strength = float(min(1.0, combined / FULL_STRENGTH_GAIN))
             spans.append(FlaggedSpan(swap.start, swap.end, text[swap.start : swap.end], SUGGESTION_HINT, strength, suggestion))
     return spans
