@@ -69,7 +69,7 @@ def paragraph_lexical_features(
     swaps: Sequence[SwapTestResult],
     tortured: Sequence[FlaggedSpan],
     garble: Sequence[FlaggedSpan],
-    replaced_probabilities: np.ndarray | None = None,
+    replaced_probabilities: np.ndarray,
 ) -> np.ndarray:
     """Aggregate one paragraph's swap tests, matches and the probability of each tested span that it was
     replaced (`span_odds`, lexical signs only) into the `LEXICAL_FEATURE_NAMES` vector."""
@@ -87,7 +87,7 @@ def paragraph_lexical_features(
             float(poor_fit_gains.max()) if poor_fit_gains.size else 0.0,
             math.log1p(len(tortured)),
             math.log1p(len(garble)),
-            *two_most_likely(np.zeros(0) if replaced_probabilities is None else replaced_probabilities),
+            *two_most_likely(replaced_probabilities),
         ],
         dtype=np.float64,
     )
