@@ -8,8 +8,9 @@ All sides score the same paragraphs (from segmenting FILE) with the same model i
 - "forward": the model's forward pass to logits on exactly the token batches spindetect builds (padded,
   length-sorted), with nothing computed from the logits: the floor for any scorer batching the same way;
 - "spindetect": `LanguageModelScorer.score` as the pipeline builds it: length-sorted batches, chunked logits,
-  full token statistics, and the swap evidence (its thesaurus candidates cached after the first repeat, as
-  the lexical family has cached them by the time the language model runs).
+  full token statistics, the swap evidence (its thesaurus candidates cached after the first repeat, as
+  the lexical family has cached them by the time the language model runs) and the second, short pass that
+  reads each paragraph's likeliest replacements again (`rescoring`): model work the other sides do not do.
 "forward" and "spindetect" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`).
 Reports tokens/s for each and two ratios: spindetect against the per-paragraph loop (its speed-up) and
 against the batched forward pass (the share of time that is the model itself, 1.0 meaning no overhead); then

@@ -9,23 +9,25 @@ of positions at a time so memory stays bounded by `logits_chunk_rows x vocabular
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
 import torch
+from transformers import DynamicCache
 
 from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.ngram import highest_two, lowest_two, word_spans
+from spindetect.features.rescoring import RESCORED_SPANS, Continuation, context_gains, continuations, rescored_spans
 from spindetect.features.spans import FlaggedSpan
-from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.span_odds import (
     SpanOdds,
     SpanOddsWeights,
     lexical_span_inputs,
     two_most_likely,
 )
+from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.swap_judge import (
     CandidateProbes,
     CandidateTokens,
@@ -35,6 +37,7 @@ from spindetect.features.swap_judge import (
     lm_candidate_gains,
     span_bits,
 )
+from spindetect.segment import split_sentences
 
 _LN2 = math.log(2.0)
 # A token above this many bits of surprisal is a spike: the model gave it well under 1 chance in 4000.
@@ -47,7 +50,7 @@ UNEXPECTED_WORD_BITS = -7.0
 FULL_STRENGTH_BITS = 15.0
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 6
+LM_FEATURE_VERSION = 8
 
 # Every language-model feature name starts with this (the cascade tells the slow features by it).
 LM_FEATURE_PREFIX = "lm_"
@@ -80,6 +83,10 @@ LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_candidate_gain_second",
     "lm_span_replaced_max",
     "lm_span_replaced_second",
+    "lm_context_gain_max",
+    "lm_context_gain_first",
+    "lm_context_gain_second",
+    "lm_context_gain_third",
 )
 _LOG2_10 = math.log2(10.0)
 # Word fit below this many bits: the model finds the word 4x less likely here than in general text...
@@ -187,10 +194,12 @@ def paragraph_lm_features(
     evidence: np.ndarray | None = None,
     candidate_gains: np.ndarray | None = None,
     replaced_probabilities: np.ndarray | None = None,
+    rescored_gains: Sequence[float] = (),
 ) -> np.ndarray:
     """Aggregate one paragraph's token statistics, word fits, swap evidence, the combined gains of its
-    tested spans' best candidates (`swap_judge.combined_suggestions`) and the probability of each tested span
-    that it was replaced (`span_odds`) into the `LM_FEATURE_NAMES` vector.
+    tested spans' best candidates (`swap_judge.combined_suggestions`), the probability of each tested span
+    that it was replaced (`span_odds`) and the context gains of its likeliest replacements (`rescoring`, in
+    order of that probability) into the `LM_FEATURE_NAMES` vector.
 
     The two highest combined gains, as features, took the language-model features alone from ROC-AUC 0.924 to
     0.931 (0.857 to 0.871 at a 5% spin rate) in grouped cross-validation on synthetic validation and test
@@ -236,6 +245,8 @@ def paragraph_lm_features(
             *highest_two(evidence),
             *highest_two(candidate_gains),
             *two_most_likely(replaced_probabilities),
+            max(rescored_gains, default=0.0),
+            *(list(rescored_gains) + [0.0] * RESCORED_SPANS)[:RESCORED_SPANS],
         ],
         dtype=np.float64,
     )
@@ -255,6 +266,17 @@ class _ScoredText:
     next_fits: np.ndarray
     written_bits: np.ndarray
     suggestions: list[tuple[str, float] | None]  # `swap_judge.combined_suggestions`
+    # The context gains (`rescoring`) of the likeliest replacements, in order of their probability of replacement.
+    rescored_gains: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class _BatchCache:
+    """A scored batch's token ids (start token first) and the keys and values the model computed for them, so
+    continuations of its texts can be read without running their prefixes again."""
+
+    input_ids: torch.Tensor
+    cache: DynamicCache
 
 
 class LanguageModelScorer:
@@ -305,7 +327,7 @@ class LanguageModelScorer:
             evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
             gains = np.array([gain for _, gain in filter(None, scored.suggestions)])
             replaced = self.span_odds.probability(self._span_inputs(scored))
-            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced))
+            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced, scored.rescored_gains))
             swap_flags = evidence_flags(text, swaps, replaced, scored.suggestions, evidence)
             flags.append([*unexpected_words(text, fits), *swap_flags])
         return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
@@ -313,7 +335,7 @@ class LanguageModelScorer:
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Per text, the `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each span the swap test tried, in the order
         of `swap_test.test(text)`: what `training/fit_span_odds.py` fits the span model on."""
-        return [self._span_inputs(scored) for scored in self._scored(texts, progress)]
+        return [self._span_inputs(scored) for scored in self._scored(texts, progress, rescore=False)]
 
     def _span_inputs(self, scored: _ScoredText) -> np.ndarray:
         """The `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each tested span, one row per span."""
@@ -332,19 +354,60 @@ class LanguageModelScorer:
             ]
         )
 
-    def _scored(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[_ScoredText]:
-        """Each text's token statistics, word fits, tested spans and the candidate probes read at them."""
+    def _scored(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, rescore: bool = True
+    ) -> list[_ScoredText]:
+        """Each text's token statistics, word fits, tested spans and the candidate probes read at them; with
+        `rescore`, also the context gains of its likeliest replacements."""
         with_offsets = self.language_model.encoder.encode_with_offsets(texts)
+        offsets = [np.array(pairs[: self.max_tokens - 1], dtype=np.int64).reshape(-1, 2) for _, pairs in with_offsets]
         swaps = [self.swap_test.test(text) if self.swap_test is not None else [] for text in texts]
         probes = [
-            candidate_probes(text, np.array(offsets[: self.max_tokens - 1], dtype=np.int64).reshape(-1, 2), text_swaps, self._candidate_tokens.one_token)
-            for text, (_, offsets), text_swaps in zip(texts, with_offsets, swaps, strict=True)
+            candidate_probes(text, text_offsets, text_swaps, self._candidate_tokens.one_token)
+            for text, text_offsets, text_swaps in zip(texts, offsets, swaps, strict=True)
         ]
-        all_stats = self._statistics(with_offsets, progress, [(text_probes.tokens, text_probes.token_ids) for text_probes in probes])
-        return [
-            self._scored_text(text, stats, text_swaps, text_probes)
-            for text, stats, text_swaps, text_probes in zip(texts, all_stats, swaps, probes, strict=True)
-        ]
+        probe_pairs = [(text_probes.tokens, text_probes.token_ids) for text_probes in probes]
+        scored: list[_ScoredText | None] = [None] * len(texts)
+        for batch, batch_stats, batch_cache in self._batch_statistics(with_offsets, probe_pairs, progress):
+            batch_scored = [
+                self._scored_text(texts[index], stats, swaps[index], probes[index])
+                for index, stats in zip(batch, batch_stats, strict=True)
+            ]
+            if rescore:
+                gains = self._rescored_gains(batch_scored, batch_cache)
+                batch_scored = [replace(text, rescored_gains=text_gains) for text, text_gains in zip(batch_scored, gains, strict=True)]
+            for index, text in zip(batch, batch_scored, strict=True):
+                scored[index] = text
+        return scored  # type: ignore[return-value]  # every index was filled by exactly one batch
+
+    def _rescored_gains(self, batch: list[_ScoredText], batch_cache: _BatchCache) -> list[tuple[float, ...]]:
+        """Per text of a scored batch (in its rows' order): the context gains of its likeliest replacements, in
+        order of their probability of replacement (0 for a span whose tokens do not cover it exactly)."""
+        requests: list[tuple[int, Continuation]] = []
+        chosen_spans, found_continuations = [], []
+        for row, scored in enumerate(batch):
+            replaced = self.span_odds.probability(self._span_inputs(scored))
+            chosen = rescored_spans(replaced, scored.swaps, scored.suggestions, RESCORED_SPANS)
+            scored_ids = batch_cache.input_ids[row, 1 : scored.stats.surprisal.size + 1].tolist()
+            sentence_ends = [end for _, end in split_sentences(scored.text)] or [len(scored.text)]
+            found = continuations(
+                scored.text,
+                scored_ids,
+                scored.stats.offsets,
+                scored.swaps,
+                chosen,
+                sentence_ends,
+                self._piece_tokens,
+            )
+            requests += [(row, continuation) for continuation in found]
+            chosen_spans.append(chosen)
+            found_continuations.append(found)
+        surprisal = iter(self._continuation_surprisal(batch_cache, requests))
+        gains = []
+        for scored, chosen, found in zip(batch, chosen_spans, found_continuations, strict=True):
+            by_span = context_gains(scored.stats.surprisal, found, [next(surprisal) for _ in found])
+            gains.append(tuple(by_span.get(index, 0.0) for index, _ in chosen))
+        return gains
 
     def _scored_text(
         self, text: str, stats: TokenStatistics, swaps: list[SwapTestResult], probes: CandidateProbes
@@ -367,24 +430,40 @@ class LanguageModelScorer:
         progress: Callable[[int], None] | None = None,
         probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> list[TokenStatistics]:
-        """Token statistics of encoded texts, and the surprisal of each text's probes: parallel arrays of token
-        indices and token ids, each pair asking how surprising that token id would have been in that token's
-        place (the index among the text's tokens, within the first `max_tokens - 1` that are scored)."""
+        """Token statistics of encoded texts, and the surprisal of each text's probes (see `_batch_statistics`)."""
+        results: list[TokenStatistics | None] = [None] * len(with_offsets)
+        for batch, batch_stats, _ in self._batch_statistics(with_offsets, probes, progress):
+            for index, stats in zip(batch, batch_stats, strict=True):
+                results[index] = stats
+        return results  # type: ignore[return-value]  # every index was filled by exactly one batch
+
+    def _batch_statistics(
+        self,
+        with_offsets: list[tuple[list[int], list[tuple[int, int]]]],
+        probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[tuple[list[int], list[TokenStatistics], _BatchCache]]:
+        """Token statistics of encoded texts, a length-sorted batch at a time: the texts' indices, their
+        statistics and the batch's key/value cache (valid until the next batch).
+
+        `probes` asks for the surprisal of other tokens: per text, parallel arrays of token indices and token
+        ids, each pair asking how surprising that token id would have been in that token's place (the index among
+        the text's tokens, within the first `max_tokens - 1` that are scored)."""
         encoder = self.language_model.encoder
         encoded = [[encoder.bos_id, *ids] for ids, _ in with_offsets]
         no_probes = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         probes = probes if probes is not None else [no_probes] * len(encoded)
         truncated = [len(ids) > self.max_tokens for ids in encoded]
         encoded = [ids[: self.max_tokens] for ids in encoded]
-        results: list[TokenStatistics | None] = [None] * len(encoded)
         for batch in self._length_sorted_batches(encoded):
-            batch_results = self._score_batch([encoded[i] for i in batch], [probes[i] for i in batch])
+            batch_results, batch_cache = self._score_batch([encoded[i] for i in batch], [probes[i] for i in batch])
+            batch_stats = []
             for index, (surprisal, rank, entropy, probe_surprisal) in zip(batch, batch_results, strict=True):
                 offsets = np.array(with_offsets[index][1][: surprisal.size], dtype=np.int64).reshape(-1, 2)
-                results[index] = TokenStatistics(surprisal, rank, entropy, offsets, truncated[index], probe_surprisal)
+                batch_stats.append(TokenStatistics(surprisal, rank, entropy, offsets, truncated[index], probe_surprisal))
+            yield batch, batch_stats, batch_cache
             if progress is not None:
                 progress(len(batch))
-        return results  # type: ignore[return-value]  # every index was filled by exactly one batch
 
     def _length_sorted_batches(self, encoded: list[list[int]]) -> list[list[int]]:
         """Group text indices, longest first, so each batch has rows x longest length <= batch_tokens."""
@@ -410,10 +489,14 @@ class LanguageModelScorer:
     @torch.inference_mode()
     def _score_batch(
         self, batch: list[list[int]], probes: list[tuple[np.ndarray, np.ndarray]]
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], _BatchCache]:
         model = self.language_model.model
         input_ids, attention_mask = self.padded_batch(batch)
-        hidden = model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # Without a config the cache keeps every position of every layer (no sliding window), so continuations
+        # can be read after any prefix. Passed by position: transformers has named this argument
+        # `past_key_values` and, since 5.2x, `cache`.
+        cache = DynamicCache()
+        hidden = model.get_decoder()(input_ids, attention_mask, None, cache, use_cache=True).last_hidden_state
         # Position t predicts token t + 1; keep only positions whose next token is real.
         predicts_real_token = attention_mask[:, 1:].bool()
         states = hidden[:, :-1][predicts_real_token]
@@ -425,23 +508,67 @@ class LanguageModelScorer:
         probe_ids = np.concatenate([np.asarray(token_ids, dtype=np.int64) for _, token_ids in probes])
         surprisal, rank, entropy, probe_surprisal = self._token_statistics(states, targets, probe_rows, probe_ids)
         probe_bounds = np.cumsum([0, *(len(tokens) for tokens, _ in probes)])
-        return [
+        results = [
             (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d])
             for a, b, c, d in zip(bounds[:-1], bounds[1:], probe_bounds[:-1], probe_bounds[1:], strict=True)
         ]
+        return results, _BatchCache(input_ids, cache)
+
+    @torch.inference_mode()
+    def _continuation_surprisal(self, batch: _BatchCache, requests: Sequence[tuple[int, Continuation]]) -> list[np.ndarray]:
+        """Per (batch row, continuation): the surprisal (bits) of each of the continuation's tokens, read after
+        the row's tokens before its `first_token`, whose keys and values come from the batch's cache.
+
+        Each continuation is run from the token before it (the start token for a text's first token), whose
+        state predicts its first token. Its rows of the new pass see their own prefix in the cache (masked to
+        its length) and, causally, each other; positions carry on from the prefix.
+        """
+        if not requests:
+            return []
+        model = self.language_model.model
+        pad_id = self.language_model.encoder.pad_id
+        # Text token t sits at input position t + 1 (after the start token).
+        kept = max(continuation.first_token for _, continuation in requests)
+        width = max(len(continuation.token_ids) for _, continuation in requests) + 1
+        input_ids = torch.full((len(requests), width), pad_id, dtype=torch.long)
+        positions = torch.zeros((len(requests), width), dtype=torch.long)
+        mask = torch.zeros((len(requests), 1, width, kept + width), dtype=torch.bool)
+        causal = torch.tril(torch.ones((width, width), dtype=torch.bool))
+        for k, (row, continuation) in enumerate(requests):
+            tokens = [int(batch.input_ids[row, continuation.first_token]), *continuation.token_ids]
+            input_ids[k, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+            positions[k] = torch.arange(continuation.first_token, continuation.first_token + width)
+            mask[k, 0, :, : continuation.first_token] = True
+            mask[k, 0, :, kept:] = causal
+        rows = torch.tensor([row for row, _ in requests], dtype=torch.long)
+        prefixes = DynamicCache(
+            ddp_cache_data=[(layer.keys[rows, :, :kept], layer.values[rows, :, :kept]) for layer in batch.cache.layers]
+        )
+        hidden = model.get_decoder()(input_ids, mask, positions, prefixes, use_cache=True).last_hidden_state
+        lengths = [len(continuation.token_ids) for _, continuation in requests]
+        states = torch.cat([hidden[k, :length] for k, length in enumerate(lengths)])
+        targets = torch.cat([torch.tensor(continuation.token_ids, dtype=torch.long) for _, continuation in requests])
+        bits = []
+        for start in range(0, targets.numel(), self.logits_chunk_rows):
+            log_probs = torch.log_softmax(self._logits(states[start : start + self.logits_chunk_rows]), dim=-1)
+            chunk_targets = targets[start : start + self.logits_chunk_rows]
+            bits.append(-log_probs[torch.arange(chunk_targets.numel()), chunk_targets] / _LN2)
+        return np.split(torch.cat(bits).double().numpy(), np.cumsum(lengths)[:-1])
+
+    def _logits(self, states: torch.Tensor) -> torch.Tensor:
+        """The model's next-token logits (float32) for hidden states, soft-capped where the model caps them."""
+        model = self.language_model.model
+        logits = model.get_output_embeddings()(states).float()
+        softcap = getattr(model.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / softcap) * softcap if softcap else logits
 
     def _token_statistics(
         self, states: torch.Tensor, targets: torch.Tensor, probe_rows: np.ndarray, probe_ids: np.ndarray
     ) -> tuple[np.ndarray, ...]:
-        model = self.language_model.model
-        head = model.get_output_embeddings()
-        softcap = getattr(model.config, "final_logit_softcapping", None)
         surprisal, rank, entropy = [], [], []
         probe_surprisal = np.zeros(probe_rows.size)
         for start in range(0, states.shape[0], self.logits_chunk_rows):
-            logits = head(states[start : start + self.logits_chunk_rows]).float()
-            if softcap:
-                logits = torch.tanh(logits / softcap) * softcap
+            logits = self._logits(states[start : start + self.logits_chunk_rows])
             chunk_targets = targets[start : start + self.logits_chunk_rows]
             target_logits = logits.gather(1, chunk_targets[:, None]).squeeze(1)
             # Summing the comparison as int32 is ~5x faster than the default int64 sum of a bool tensor.
@@ -471,6 +598,9 @@ class LanguageModelScorer:
         )
 
     def _single_token(self, written: str) -> int | None:
-        ids = self.language_model.encoder.encode([written])[0]
+        ids = self._piece_tokens(written)
         return ids[0] if len(ids) == 1 else None
+
+    def _piece_tokens(self, written: str) -> list[int]:
+        return self.language_model.encoder.encode([written])[0]
 
