@@ -2,11 +2,12 @@
 
 The language model judges a span's candidates at the span's first token (`swap_judge`), so it sees only the
 text before it; the trigram test sees two words either side. A word swapped in by a spinner often reads well
-from the left and breaks the words after it ("took enlighten of enterprise": "of enterprise" is odd after
-"enlighten", natural after "office"). Reading the span's best candidate and the rest of its sentence after the
-paragraph before them, and comparing with the text as written, measures that: the context gain. It costs a
-second, short pass of the language model (the paragraph's keys and values are reused, so only the candidate
-and the tokens after it are run), so only a paragraph's few likeliest replacements are read again.
+from the left and breaks the words after it ("the bank raised curiosity rates": "raised curiosity" reads well,
+"curiosity rates" does not, where "interest rates" would). Reading the span's best candidate and the next few
+tokens of its sentence after the paragraph before them, and comparing with the text as written, measures that:
+the context gain. It costs a second, short pass of the language model (the paragraph's keys and values are
+reused, so only the candidate and the tokens after it are run), so only a paragraph's few likeliest
+replacements are read again.
 
 In a prototype that read each whole sentence on its own with and without the candidate, the context gains of
 a paragraph's three likeliest replacements, as four more features, took a classifier trained on half the
