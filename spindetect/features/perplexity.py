@@ -266,6 +266,7 @@ class _ScoredText:
     next_fits: np.ndarray
     written_bits: np.ndarray
     suggestions: list[tuple[str, float] | None]  # `swap_judge.combined_suggestions`
+    span_inputs: np.ndarray  # `span_odds.LANGUAGE_MODEL_SPAN_INPUTS`, one row per tested span
     # The context gains (`rescoring`) of the likeliest replacements, in order of their probability of replacement.
     rescored_gains: tuple[float, ...] = ()
 
@@ -326,7 +327,7 @@ class LanguageModelScorer:
             text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
             evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
             gains = np.array([gain for _, gain in filter(None, scored.suggestions)])
-            replaced = self.span_odds.probability(self._span_inputs(scored))
+            replaced = self.span_odds.probability(scored.span_inputs)
             rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced, scored.rescored_gains))
             swap_flags = evidence_flags(text, swaps, replaced, scored.suggestions, evidence)
             flags.append([*unexpected_words(text, fits), *swap_flags])
@@ -335,24 +336,7 @@ class LanguageModelScorer:
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Per text, the `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each span the swap test tried, in the order
         of `swap_test.test(text)`: what `training/fit_span_odds.py` fits the span model on."""
-        return [self._span_inputs(scored) for scored in self._scored(texts, progress, rescore=False)]
-
-    def _span_inputs(self, scored: _ScoredText) -> np.ndarray:
-        """The `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each tested span, one row per span."""
-        candidate_gains = lm_candidate_gains(scored.probes, scored.stats.probe_surprisal, scored.written_bits)
-        judged = ~np.isnan(candidate_gains)
-        combined_gains = [suggested[1] if suggested is not None else 0.0 for suggested in scored.suggestions]
-        return np.column_stack(
-            [
-                lexical_span_inputs(scored.text, scored.swaps, self.word_log10_frequency),
-                scored.inside_fits,
-                scored.next_fits,
-                np.where(judged, candidate_gains, 0.0),
-                judged,
-                scored.written_bits,
-                combined_gains,
-            ]
-        )
+        return [scored.span_inputs for scored in self._scored(texts, progress, rescore=False)]
 
     def _scored(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None, rescore: bool = True
@@ -386,7 +370,7 @@ class LanguageModelScorer:
         requests: list[tuple[int, Continuation]] = []
         chosen_spans, found_continuations = [], []
         for row, scored in enumerate(batch):
-            replaced = self.span_odds.probability(self._span_inputs(scored))
+            replaced = self.span_odds.probability(scored.span_inputs)
             chosen = rescored_spans(replaced, scored.swaps, scored.suggestions, RESCORED_SPANS)
             scored_ids = batch_cache.input_ids[row, 1 : scored.stats.surprisal.size + 1].tolist()
             sentence_ends = [end for _, end in split_sentences(scored.text)] or [len(scored.text)]
@@ -416,7 +400,21 @@ class LanguageModelScorer:
         inside_fits, next_fits = span_word_fits(fits, swaps)
         written_bits = np.array([span_bits(stats.surprisal, stats.offsets, swap.start, swap.end) for swap in swaps])
         suggestions = combined_suggestions(swaps, probes, stats.probe_surprisal, written_bits)
-        return _ScoredText(text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions)
+        candidate_gains = lm_candidate_gains(probes, stats.probe_surprisal, written_bits)
+        judged = ~np.isnan(candidate_gains)
+        combined_gains = [suggested[1] if suggested is not None else 0.0 for suggested in suggestions]
+        span_inputs = np.column_stack(
+            [
+                lexical_span_inputs(text, swaps, self.word_log10_frequency),
+                inside_fits,
+                next_fits,
+                np.where(judged, candidate_gains, 0.0),
+                judged,
+                written_bits,
+                combined_gains,
+            ]
+        )
+        return _ScoredText(text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions, span_inputs)
 
     def token_statistics(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
