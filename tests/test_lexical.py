@@ -84,6 +84,20 @@ def test_determiner_before_a_verb_is_garble(reference: NGramReference) -> None:
     assert find_garble("They met in the city, where officials said so.", reference) == []
 
 
+def test_a_determiner_before_a_verb_form_that_is_english_is_not_garble(reference: NGramReference) -> None:
+    # A participle before the rest of its noun phrase, a capitalised name or month, a hyphenated compound.
+    for text in (
+        "Customers sent back the returned goods.",
+        "It had an inhibiting effect on growth.",
+        "Voters rejected it in the May referendum.",
+        "He showed the tell-tale signs of fatigue.",
+    ):
+        assert find_garble(text, reference) == [], text
+    # A verb's plain form stays garble whatever follows it.
+    spans = find_garble("The report says the put of the market fell.", reference)
+    assert [(s.text, s.reason) for s in spans] == [("the put", "determiner_before_verb")]
+
+
 def test_repeated_words_are_garble_only_where_english_does_not_repeat_them(reference: NGramReference) -> None:
     spans = find_garble("It helps every and every nation, officials officials say.", reference)
     assert [s.text for s in spans] == ["every and every", "officials officials"]
