@@ -195,7 +195,10 @@ class CascadeConfig(_Section):
 
 
 class RuntimeConfig(_Section):
-    """Settings that change speed and memory, never scores."""
+    """Settings for speed and memory. Scores stay as they are up to rounding: in bfloat16 a paragraph's scores move
+    a little with the paragraphs batched beside it (on 80 test paragraphs, `batch_tokens` 2048 instead of 512
+    moved them by 0.0007 on average, 0.016 at most). `max_document_chars` is a limit: a longer document is
+    scored on its first part, and says so."""
 
     # Token budget of one language-model batch (rows x padded length). On a 2-core CPU small batches are
     # fastest (they stay in cache); larger ones pay off on GPUs.

@@ -139,8 +139,8 @@ class Detector:
     ) -> Detector:
         """Load a trained model directory (default: the model shipped in the package) and its resources.
 
-        `runtime` replaces the model's speed and memory settings; it never changes scores. `cascade` scores
-        with the model's cascade (see `use_cascade`).
+        `runtime` replaces the model's speed and memory settings (which move scores only by rounding: see
+        `RuntimeConfig`). `cascade` scores with the model's cascade (see `use_cascade`).
         """
         source = DetectorSource(None if model_dir is None else Path(model_dir), runtime, cache_dir, cascade)
         detector = cls(*_load_parts(source))
