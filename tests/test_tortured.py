@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from spindetect.features.resources import NGramReference
 from spindetect.features.tortured import (
     UNCERTAIN_STRENGTH,
     LexiconFormatError,
@@ -119,6 +120,16 @@ def test_one_word_entries_and_parts_of_the_expected_term_are_kept_but_not_looked
     lexicon = TorturedPhraseLexicon.from_pairs([("twisty", "curly"), ("sieve bank", "adaptive sieve bank")])
     assert len(lexicon) == 2
     assert lexicon.find("a twisty road and an adaptive sieve bank") == []
+
+
+def test_phrases_of_ordinary_english_are_kept_but_not_looked_for(reference: NGramReference) -> None:
+    pairs = (("search engine", "machine learning"), ("wobbly sieve", "adaptive filter"))
+    assert reference.knows_sequence(("search", "engine")) and not reference.knows_sequence(("wobbly", "sieve"))
+    assert not reference.knows_sequence(("search",))  # one word is no sequence
+    lexicon = TorturedPhraseLexicon(pairs, common_english=reference.knows_sequence)
+    assert len(lexicon) == 2
+    assert found("a search engine and a wobbly sieve", lexicon) == [("wobbly sieve", "adaptive filter")]
+    assert found("a search engine", TorturedPhraseLexicon(pairs)) == [("search engine", "machine learning")]
 
 
 def test_matches_come_in_text_order_without_overlap() -> None:

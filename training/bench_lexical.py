@@ -51,7 +51,8 @@ def main() -> None:
     # As `build_extractor` sets up both families: the language model's judge weighs more candidates per span,
     # and the lexical family runs a narrowed copy of its swap test, sharing the candidate cache.
     judged_swap_test = SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=JUDGED_CANDIDATES)
-    lexical = LexicalScorer(reference, judged_swap_test.narrowed(MAX_CANDIDATES), TorturedPhraseLexicon.load())
+    lexicon = TorturedPhraseLexicon.load(common_english=reference.knows_sequence)
+    lexical = LexicalScorer(reference, judged_swap_test.narrowed(MAX_CANDIDATES), lexicon)
     lexical.swap_test.thesaurus.reverse("")  # the reverse index is built on first use: count it as loading
     lexical_load = time.perf_counter() - started
     cold = seconds_for(lexical.score, paragraphs)

@@ -118,7 +118,8 @@ def build_extractor(
     swap_test = SynonymSwapTest(reference, thesaurus, max_candidates=width)
     if config.features.lexical:
         lexical_swap_test = swap_test.narrowed(MAX_CANDIDATES)
-        families.append(LexicalScorer(reference, lexical_swap_test, TorturedPhraseLexicon.load(), span_odds.lexical))
+        lexicon = TorturedPhraseLexicon.load(common_english=reference.knows_sequence)
+        families.append(LexicalScorer(reference, lexical_swap_test, lexicon, span_odds.lexical))
     if with_language_model:
         families.append(
             LanguageModelScorer(

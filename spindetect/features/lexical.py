@@ -21,7 +21,7 @@ from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LEXICAL_FEATURE_VERSION = 4
+LEXICAL_FEATURE_VERSION = 5
 
 LEXICAL_FEATURE_NAMES: tuple[str, ...] = (
     "lx_swap_gain_max",
@@ -115,7 +115,7 @@ class LexicalScorer:
     def load(cls, reference: NGramReference, thesaurus: MobyThesaurus | None = None) -> LexicalScorer:
         """With the packaged thesaurus and tortured-phrase lexicon."""
         swap_test = SynonymSwapTest(reference, thesaurus or MobyThesaurus.load())
-        return cls(reference, swap_test, TorturedPhraseLexicon.load())
+        return cls(reference, swap_test, TorturedPhraseLexicon.load(common_english=reference.knows_sequence))
 
     @property
     def cache_key(self) -> str:

@@ -85,6 +85,16 @@ class NGramReference:
             older, newer = newer, word
         return total * _LOG10_PER_UNIT
 
+    def knows_sequence(self, words: Sequence[str]) -> bool:
+        """Whether the model stores every word of `words` (lowercase), each pair of neighbours and each triple:
+        a sequence of ordinary English, not one it can only score by backing off."""
+        return (
+            len(words) > 1
+            and all(self.unigram(word) is not None for word in words)
+            and all(self.is_seen(second, first) for first, second in zip(words, words[1:]))
+            and all(self.is_seen(third, first, second) for first, second, third in zip(words, words[1:], words[2:]))
+        )
+
     def is_seen(self, word: str, *history: str) -> bool:
         """Whether the model stores the n-gram `history + word` itself rather than backing off."""
         if not history:
