@@ -186,6 +186,8 @@ def build_synthetic_dataset(
     """Clean paragraphs and their spun twins, and each enabled extra style, split by source document."""
     sources = list(corpus.sample)
     random.Random(seed).shuffle(sources)
+    # The whole list, with the phrases of ordinary English the scorers do not look for (`TorturedPhraseLexicon.load`):
+    # a paragraph that uses one is still a garbled paper's, only without a listed phrase to give it away.
     lexicon_parts = split_lexicon(TorturedPhraseLexicon.load(), data.tortured.held_out_fraction, seed)
     inserters = tuple(TorturedPhraseInserter(part) for part in lexicon_parts)
     tortured_sources = (
