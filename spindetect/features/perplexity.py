@@ -267,6 +267,7 @@ class _ScoredText:
     written_bits: np.ndarray
     suggestions: list[tuple[str, float] | None]  # `swap_judge.combined_suggestions`
     span_inputs: np.ndarray  # `span_odds.LANGUAGE_MODEL_SPAN_INPUTS`, one row per tested span
+    replaced: np.ndarray  # each tested span's probability of replacement, from `span_inputs`
     # The context gains (`rescoring`) of the likeliest replacements, in order of their probability of replacement.
     rescored_gains: tuple[float, ...] = ()
 
@@ -327,9 +328,8 @@ class LanguageModelScorer:
             text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
             evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
             gains = np.array([gain for _, gain in filter(None, scored.suggestions)])
-            replaced = self.span_odds.probability(scored.span_inputs)
-            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, replaced, scored.rescored_gains))
-            swap_flags = evidence_flags(text, swaps, replaced, scored.suggestions, evidence)
+            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, scored.replaced, scored.rescored_gains))
+            swap_flags = evidence_flags(text, swaps, scored.replaced, scored.suggestions, evidence)
             flags.append([*unexpected_words(text, fits), *swap_flags])
         return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
 
@@ -370,8 +370,7 @@ class LanguageModelScorer:
         requests: list[tuple[int, Continuation]] = []
         chosen_spans, found_continuations = [], []
         for row, scored in enumerate(batch):
-            replaced = self.span_odds.probability(scored.span_inputs)
-            chosen = rescored_spans(replaced, scored.swaps, scored.suggestions, RESCORED_SPANS)
+            chosen = rescored_spans(scored.replaced, scored.swaps, scored.suggestions, RESCORED_SPANS)
             scored_ids = batch_cache.input_ids[row, 1 : scored.stats.surprisal.size + 1].tolist()
             sentence_ends = [end for _, end in split_sentences(scored.text)] or [len(scored.text)]
             found = continuations(
@@ -414,7 +413,10 @@ class LanguageModelScorer:
                 combined_gains,
             ]
         )
-        return _ScoredText(text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions, span_inputs)
+        replaced = self.span_odds.probability(span_inputs)
+        return _ScoredText(
+            text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions, span_inputs, replaced
+        )
 
     def token_statistics(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
