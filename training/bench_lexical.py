@@ -20,13 +20,12 @@ from pathlib import Path
 
 from spindetect.config import RuntimeConfig
 from spindetect.features.language_model import load_language_model
-from spindetect.features.lexical import LexicalScorer
+from spindetect.features.lexical import LexicalScorer, scoring_lexicon
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
-from spindetect.features.tortured import TorturedPhraseLexicon
 from spindetect.segment import segment
 
 
@@ -51,8 +50,7 @@ def main() -> None:
     # As `build_extractor` sets up both families: the language model's judge weighs more candidates per span,
     # and the lexical family runs a narrowed copy of its swap test, sharing the candidate cache.
     judged_swap_test = SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=JUDGED_CANDIDATES)
-    lexicon = TorturedPhraseLexicon.load(common_english=reference.knows_sequence)
-    lexical = LexicalScorer(reference, judged_swap_test.narrowed(MAX_CANDIDATES), lexicon)
+    lexical = LexicalScorer(reference, judged_swap_test.narrowed(MAX_CANDIDATES), scoring_lexicon(reference))
     lexical.swap_test.thesaurus.reverse("")  # the reverse index is built on first use: count it as loading
     lexical_load = time.perf_counter() - started
     cold = seconds_for(lexical.score, paragraphs)

@@ -11,7 +11,7 @@ import numpy as np
 from spindetect.config import SpindetectConfig
 from spindetect.features.cache import FeatureCache, score_with_cache
 from spindetect.features.language_model import load_language_model
-from spindetect.features.lexical import LexicalScorer
+from spindetect.features.lexical import LexicalScorer, scoring_lexicon
 from spindetect.features.ngram import NGramScorer
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
@@ -20,7 +20,6 @@ from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
-from spindetect.features.tortured import TorturedPhraseLexicon
 
 Progress = Callable[[int], None]
 
@@ -118,8 +117,7 @@ def build_extractor(
     swap_test = SynonymSwapTest(reference, thesaurus, max_candidates=width)
     if config.features.lexical:
         lexical_swap_test = swap_test.narrowed(MAX_CANDIDATES)
-        lexicon = TorturedPhraseLexicon.load(common_english=reference.knows_sequence)
-        families.append(LexicalScorer(reference, lexical_swap_test, lexicon, span_odds.lexical))
+        families.append(LexicalScorer(reference, lexical_swap_test, scoring_lexicon(reference), span_odds.lexical))
     if with_language_model:
         families.append(
             LanguageModelScorer(

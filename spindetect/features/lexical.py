@@ -93,6 +93,12 @@ def paragraph_lexical_features(
     )
 
 
+def scoring_lexicon(reference: NGramReference) -> TorturedPhraseLexicon:
+    """The packaged tortured-phrase list as the scorers look for it: without the phrases `reference` knows as
+    ordinary English (see `TorturedPhraseLexicon.load`)."""
+    return TorturedPhraseLexicon.load(common_english=reference.knows_sequence)
+
+
 class LexicalScorer:
     """Scores texts with the lexical signals; `score(texts)` gives one feature row per text."""
 
@@ -115,7 +121,7 @@ class LexicalScorer:
     def load(cls, reference: NGramReference, thesaurus: MobyThesaurus | None = None) -> LexicalScorer:
         """With the packaged thesaurus and tortured-phrase lexicon."""
         swap_test = SynonymSwapTest(reference, thesaurus or MobyThesaurus.load())
-        return cls(reference, swap_test, TorturedPhraseLexicon.load(common_english=reference.knows_sequence))
+        return cls(reference, swap_test, scoring_lexicon(reference))
 
     @property
     def cache_key(self) -> str:

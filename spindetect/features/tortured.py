@@ -177,11 +177,11 @@ class TorturedPhraseLexicon:
     ) -> TorturedPhraseLexicon:
         """Read a `tortured<TAB>expected` file with that header line (default: the list shipped in the package).
 
-        With `common_english` (the scorers pass `NGramReference.knows_sequence`), phrases it calls ordinary
-        English stay in `pairs` but are not looked for. The shipped list has some that are tortured only in a
-        paper's context and everyday elsewhere ("search engine" for "machine learning", "on the off chance" for
-        "computer-aided"); found in web text they made clean paragraphs certain spun. The reference model knows
-        31 of the shipped phrases, word pair by word pair and triple by triple.
+        With `common_english` (`lexical.scoring_lexicon` passes `NGramReference.knows_sequence`), phrases it
+        calls ordinary English stay in `pairs` but are not looked for. The shipped list has some that are tortured
+        only in a paper's context and everyday elsewhere ("search engine" for "machine learning", "on the off
+        chance" for "computer-aided"); found in web text they made clean paragraphs certain spun. The reference
+        model knows 31 of the shipped phrases, word pair by word pair and triple by triple.
         """
         if path is None:
             resource = importlib.resources.files("spindetect") / "data" / "tortured_phrases.tsv"
