@@ -20,7 +20,7 @@ from spindetect.synth.brown import (
     load_brown_paragraphs,
     locate_brown,
 )
-from spindetect.synth.spinner import SpinResult, ThesaurusSpinner
+from spindetect.synth.spinner import SpinResult, ThesaurusSpinner, replacement_count
 from spindetect.words import STOPWORDS
 
 # --------------------------------------------------------------------------- fixtures
@@ -313,6 +313,21 @@ def test_spins_at_different_rates_are_nested_for_one_seed(moby: MobyThesaurus) -
         return {(original, result.text[start:end]) for start, end, original in result.spans}
 
     assert swaps(low) <= swaps(high)
+
+
+def test_a_rate_replaces_that_share_of_the_candidates(moby: MobyThesaurus) -> None:
+    for seed in range(5):
+        for rate in (0.05, 0.15, 0.4):
+            result = ThesaurusSpinner(moby, rate=rate).spin(PROSE, random.Random(seed))
+            assert result.replaced == replacement_count(rate, result.candidates)
+
+
+def test_replacement_count_rounds_half_up_and_replaces_at_least_one() -> None:
+    assert replacement_count(0.15, 20) == 3
+    assert replacement_count(0.05, 30) == 2  # 1.5
+    assert replacement_count(0.05, 8) == 1  # 0.4, but a spun twin changes something
+    assert replacement_count(0.0, 20) == 0
+    assert replacement_count(0.3, 0) == 0
 
 
 def test_rate_zero_changes_nothing(moby: MobyThesaurus) -> None:

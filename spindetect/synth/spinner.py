@@ -1,8 +1,12 @@
 """A sense-blind thesaurus spinner, the cheap kind content farms run over stolen articles.
 
-Each content word is, with some probability, swapped for a synonym drawn uniformly from its whole
-Moby entry, whatever sense the text meant: "took office" can come out as "seized office" or
+A set share of the content words (the spin rate) is swapped, each for a synonym drawn uniformly from
+its whole Moby entry, whatever sense the text meant: "took office" can come out as "seized office" or
 "took bureau". That blindness is the point; it is what the detector learns to recognise.
+
+The share is exact, not a per-word chance: a paragraph spun at 15% has 15% of its candidate words
+replaced (rounded, and at least one). With a chance per word, one in six paragraphs of 20 candidates spun
+"at 15%" had a single word replaced, and those twins made most of the misses the metrics at 15% counted.
 
 Words are re-inflected so the swap still fits the grammar a spinner would keep: a word that is not
 a Moby headword itself ("took") is lemmatised ("take"), a synonym of the lemma is drawn ("seize")
@@ -18,6 +22,7 @@ Articles are not adjusted ("a" before a vowel): spinners do not do that either.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable
@@ -83,8 +88,28 @@ class WordSlot:
     sentence_start: bool
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A word the spinner could swap, with its two random draws."""
+
+    order: float  # candidates are swapped in this order until the rate's share is reached
+    choice_seed: int
+    start: int
+    base: str  # the word without a possessive "'s"
+    key: str  # `base` lowercased
+    source: SynonymSource
+
+
+def replacement_count(rate: float, candidates: int) -> int:
+    """How many of `candidates` words a spin at `rate` replaces: the share rounded half up, at least one
+    (a twin with nothing replaced would be no twin)."""
+    if rate == 0.0 or candidates == 0:
+        return 0
+    return max(1, math.floor(rate * candidates + 0.5))
+
+
 class ThesaurusSpinner:
-    """Swap content words for random Moby synonyms, each with probability ``rate``.
+    """Swap a share ``rate`` of the content words (rounded, at least one) for random Moby synonyms.
 
     ``max_candidates_per_word`` limits the draw to that many of the shortest synonyms of an entry
     (None: the whole entry). Short synonyms are mostly common single words, so a small limit
@@ -127,8 +152,7 @@ class ThesaurusSpinner:
         }
         sources: dict[str, SynonymSource | None] = {}
 
-        replacements: list[tuple[int, int, str]] = []
-        candidates = 0
+        candidates: list[_Candidate] = []
         for slot in slots:
             base = _without_possessive(slot.word)
             if not self._eligible(base, slot.sentence_start, proper_nouns):
@@ -139,20 +163,23 @@ class ThesaurusSpinner:
             source = sources[key]
             if source is None:
                 continue
-            candidates += 1
-            # Every candidate takes the same two draws from ``rng`` whatever happens to it, so
-            # with one seed the words swapped at a low rate are swapped, the same way, at any
-            # higher rate: the spun versions of a text are nested.
-            swap = rng.random() < self.rate
-            choice_seed = rng.getrandbits(64)
-            if not swap:
-                continue
-            replacement = self.draw(source, key, random.Random(choice_seed))
+            # Every candidate takes the same two draws from ``rng``: its place in the order of swapping and
+            # the seed of its synonym draw. With one seed, the words swapped at a low rate are then swapped,
+            # the same way, at any higher rate (the spun versions of a text are nested), and what follows
+            # in ``rng`` does not depend on the rate.
+            candidates.append(_Candidate(rng.random(), rng.getrandbits(64), slot.start, base, key, source))
+        wanted = replacement_count(self.rate, len(candidates))
+        replacements: list[tuple[int, int, str]] = []
+        for candidate in sorted(candidates, key=lambda candidate: candidate.order):
+            if len(replacements) == wanted:
+                break
+            replacement = self.draw(candidate.source, candidate.key, random.Random(candidate.choice_seed))
             if replacement is None:
-                continue
+                continue  # the next candidate in the order takes its place
             # Only the base is replaced: a possessive "'s" is kept from the original.
-            replacements.append((slot.start, slot.start + len(base), match_case(replacement, base)))
-        return splice(text, replacements, candidates)
+            start = candidate.start
+            replacements.append((start, start + len(candidate.base), match_case(replacement, candidate.base)))
+        return splice(text, sorted(replacements), len(candidates))
 
     def _eligible(self, word: str, sentence_start: bool, proper_nouns: set[str]) -> bool:
         if len(word) < self.min_word_length or not _LETTERS.fullmatch(word):

@@ -98,8 +98,8 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
         "",
         "## How the spun texts were made",
         "",
-        f"- thesaurus_spin: each content word swapped with probability `rate` (one of {data.spin_rates}) for one",
-        f"  of its {data.common_synonyms or 'all'} most frequent Moby synonyms, any sense, re-inflected.",
+        f"- thesaurus_spin: a share `rate` (one of {data.spin_rates}; rounded, at least one) of the content words",
+        f"  swapped, each for one of its {data.common_synonyms or 'all'} most frequent Moby synonyms, any sense, re-inflected.",
     ]
     if data.phrase_spin.enabled:
         lines.append(
