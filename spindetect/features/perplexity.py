@@ -520,8 +520,9 @@ class LanguageModelScorer:
         the row's tokens before its `first_token`, whose keys and values come from the batch's cache.
 
         Each continuation is run from the token before it (the start token for a text's first token), whose
-        state predicts its first token. Its rows of the new pass see their own prefix in the cache (masked to
-        its length) and, causally, each other; positions carry on from the prefix.
+        state predicts its first token, up to its last token but one: the state of the last would predict a
+        token after the comparison. Its rows of the new pass see their own prefix in the cache (masked to its
+        length) and, causally, each other; positions carry on from the prefix.
         """
         if not requests:
             return []
@@ -529,13 +530,13 @@ class LanguageModelScorer:
         pad_id = self.language_model.encoder.pad_id
         # Text token t sits at input position t + 1 (after the start token).
         kept = max(continuation.first_token for _, continuation in requests)
-        width = max(len(continuation.token_ids) for _, continuation in requests) + 1
+        width = max(len(continuation.token_ids) for _, continuation in requests)
         input_ids = torch.full((len(requests), width), pad_id, dtype=torch.long)
         positions = torch.zeros((len(requests), width), dtype=torch.long)
         mask = torch.zeros((len(requests), 1, width, kept + width), dtype=torch.bool)
         causal = torch.tril(torch.ones((width, width), dtype=torch.bool))
         for k, (row, continuation) in enumerate(requests):
-            tokens = [int(batch.input_ids[row, continuation.first_token]), *continuation.token_ids]
+            tokens = [int(batch.input_ids[row, continuation.first_token]), *continuation.token_ids[:-1]]
             input_ids[k, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
             positions[k] = torch.arange(continuation.first_token, continuation.first_token + width)
             mask[k, 0, :, : continuation.first_token] = True
