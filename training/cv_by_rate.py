@@ -34,6 +34,7 @@ from spindetect.cache import default_cache_dir
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import build_extractor
 from spindetect.features.resources import NGramReference
+from spindetect.metrics import metrics_by_rate
 from spindetect.model import TrainedModel, build_classifier
 from spindetect.train import DATASET_DIR
 
@@ -59,22 +60,21 @@ def out_of_fold_scores(model: TrainedModel, features: np.ndarray, labels: np.nda
     return scores
 
 
-def by_rate(scores: np.ndarray, styles: np.ndarray, rates: np.ndarray, chosen: np.ndarray) -> dict[str, dict]:
-    """Among the `chosen` rows: each rate's thesaurus-spun paragraphs against the clean corpus paragraphs."""
-    clean = chosen & (styles == CLEAN_STYLE)
+def by_rate(
+    scores: np.ndarray, labels: np.ndarray, styles: np.ndarray, rates: np.ndarray, chosen: np.ndarray
+) -> dict[str, dict]:
+    """Among the `chosen` rows: each rate's thesaurus-spun paragraphs against the clean corpus paragraphs, as
+    `spindetect train` compares them (`metrics_by_rate`), with the ROC-AUC's standard error."""
+    compared = chosen & np.isin(styles, [CLEAN_STYLE, SPUN_STYLE])
+    # Out-of-fold scores have no threshold of their own; only the threshold-free ROC-AUC is kept.
+    by_rate_metrics = metrics_by_rate(labels[compared], scores[compared], rates[compared], threshold=0.5)
     results = {}
-    for rate in sorted(set(rates[chosen & (styles == SPUN_STYLE)].tolist())):
-        spun = chosen & (styles == SPUN_STYLE) & (rates == rate)
-        if not spun.any() or not clean.any():
+    for rate, metrics in by_rate_metrics.items():
+        if "roc_auc" not in metrics:  # no clean paragraph to compare with
             continue
-        labels = np.r_[np.zeros(clean.sum()), np.ones(spun.sum())]
-        auc = float(roc_auc_score(labels, np.r_[scores[clean], scores[spun]]))
-        results[f"{rate:g}"] = {
-            "roc_auc": round(auc, 4),
-            "standard_error": round(auc_standard_error(auc, int(spun.sum()), int(clean.sum())), 4),
-            "spun": int(spun.sum()),
-            "clean": int(clean.sum()),
-        }
+        spun, clean = metrics["n_spun"], metrics["n"] - metrics["n_spun"]
+        standard_error = auc_standard_error(metrics["roc_auc"], spun, clean)
+        results[rate] = {"roc_auc": metrics["roc_auc"], "standard_error": round(standard_error, 4), "spun": spun, "clean": clean}
     return results
 
 
@@ -109,8 +109,10 @@ def cross_validate(model_dir: Path, folds: int = 5, cache_dir: Path | None = Non
         "folds": folds,
         "n": len(rows),
         "roc_auc": round(float(roc_auc_score(labels, scores)), 4),
-        "by_rate": by_rate(scores, styles, rates, everything),
-        "by_corpus_and_rate": {corpus: by_rate(scores, styles, rates, corpora == corpus) for corpus in sorted(set(corpora))},
+        "by_rate": by_rate(scores, labels, styles, rates, everything),
+        "by_corpus_and_rate": {
+            corpus: by_rate(scores, labels, styles, rates, corpora == corpus) for corpus in sorted(set(corpora))
+        },
     }
 
 
