@@ -177,8 +177,8 @@ class ThesaurusSpinner:
             if replacement is None:
                 continue  # the next candidate in the order takes its place
             # Only the base is replaced: a possessive "'s" is kept from the original.
-            start = candidate.start
-            replacements.append((start, start + len(candidate.base), match_case(replacement, candidate.base)))
+            end = candidate.start + len(candidate.base)
+            replacements.append((candidate.start, end, match_case(replacement, candidate.base)))
         return splice(text, sorted(replacements), len(candidates))
 
     def _eligible(self, word: str, sentence_start: bool, proper_nouns: set[str]) -> bool:
