@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from lemminflect import getAllInflections, getInflection, getLemma
+from collections.abc import Callable
+from functools import lru_cache
+
+from lemminflect import getAllInflections, getAllLemmas, getInflection, getLemma
 
 # Function words: determiners, pronouns, auxiliaries and modals, prepositions, conjunctions, and a few
 # grammatical adverbs and particles. A spinner leaves them alone; the swap test suspects them only as part
@@ -51,8 +54,39 @@ def penn_tag(word: str, lemma: str, upos: str) -> str | None:
     return None
 
 
-def inflect(synonym: str, readings: tuple[tuple[str, str], ...]) -> str | None:
-    """Put ``synonym`` into the form of the first reading it fits; None when none fits."""
+def inflected_readings(word: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Per part of speech, the (lemma, Penn tag) pairs under which ``word`` is an inflected form of a lemma
+    other than itself ("took" -> {"VERB": (("take", "VBD"),)})."""
+    readings = {}
+    for upos, lemmas in getAllLemmas(word).items():
+        pairs = []
+        for lemma in lemmas:
+            tag = penn_tag(word, lemma, upos) if lemma != word else None
+            if tag is not None:
+                pairs.append((lemma, tag))
+        if pairs:
+            readings[upos] = tuple(pairs)
+    return readings
+
+
+def known_lemmas(word: str, upos: str) -> tuple[str, ...]:
+    """The lemmas of ``word`` in this part of speech that lemminflect knows (none guessed)."""
+    return tuple(getLemma(word, upos=upos, lemmatize_oov=False))
+
+
+def known_forms(lemma: str, tag: str) -> tuple[str, ...]:
+    """The forms of ``lemma`` under this Penn tag that lemminflect knows (none guessed)."""
+    return tuple(getInflection(lemma, tag=tag, inflect_oov=False))
+
+
+def inflect(
+    synonym: str,
+    readings: tuple[tuple[str, str], ...],
+    lemmas: Callable[[str, str], tuple[str, ...]] = known_lemmas,
+    forms: Callable[[str, str], tuple[str, ...]] = known_forms,
+) -> str | None:
+    """Put ``synonym`` into the form of the first reading it fits; None when none fits. ``lemmas`` and
+    ``forms`` look words up (an `Inflector` passes memoised ones)."""
     words = synonym.split(" ")
     for upos, tag in readings:
         head = head_index(words, upos)
@@ -61,11 +95,29 @@ def inflect(synonym: str, readings: tuple[tuple[str, str], ...]) -> str | None:
         # Moby sometimes lists an inflected form ("avails"), so inflect its lemma. A head word
         # lemminflect does not know in this part of speech ("unmoving" in the entry for "pat")
         # would be guessed into a non-word ("unmovinged"); word-list spinners do not make those.
-        lemmas = getLemma(words[head], upos=upos, lemmatize_oov=False)
-        forms = getInflection(lemmas[0], tag=tag, inflect_oov=False) if lemmas else ()
-        if forms:
-            return " ".join([*words[:head], forms[0], *words[head + 1 :]])
+        head_lemmas = lemmas(words[head], upos)
+        head_forms = forms(head_lemmas[0], tag) if head_lemmas else ()
+        if head_forms:
+            return " ".join([*words[:head], head_forms[0], *words[head + 1 :]])
     return None
+
+
+class Inflector:
+    """`inflect` and `inflected_readings` with lemminflect's lookups memoised per instance.
+
+    lemminflect deep-copies its tables on every call, and the swap test asks about the same words under many
+    spans: uncached, these lookups took over half of its search for candidates, which a corpus's first
+    paragraphs pay in full.
+    """
+
+    def __init__(self, maxsize: int = 200_000) -> None:
+        self.readings = lru_cache(maxsize=maxsize)(inflected_readings)
+        self._lemmas = lru_cache(maxsize=maxsize)(known_lemmas)
+        self._forms = lru_cache(maxsize=maxsize)(known_forms)
+        self.inflect = lru_cache(maxsize=maxsize)(self._inflect)
+
+    def _inflect(self, synonym: str, readings: tuple[tuple[str, str], ...]) -> str | None:
+        return inflect(synonym, readings, self._lemmas, self._forms)
 
 
 def head_index(words: list[str], upos: str) -> int | None:

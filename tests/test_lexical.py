@@ -11,6 +11,7 @@ from spindetect.features.resources import NGramReference
 from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, merge_flags, strongest_first
 from spindetect.features.swap import SwapTestResult, SynonymSwapTest
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.words import Inflector, inflect, inflected_readings
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,30 @@ def test_swap_test_puts_candidates_back_into_the_words_form(swap_test: SynonymSw
     words = {" ".join(candidate.words) for candidate in candidates}
     assert "stopped" in words  # "stop" lists "stall"; put into the past tense like "stalled"
     assert "stop" not in words and "stall" not in words
+
+
+def test_swap_test_does_not_suggest_the_spans_own_word_in_the_other_spelling(swap_test: SynonymSwapTest) -> None:
+    # "travel" lists "traveled" under a synonym of "travelled"; suggesting it would flag British spelling.
+    words = {candidate.text for candidate in swap_test._candidates(("travelled",))}
+    assert words, "a past-tense verb with Moby entries has candidates"
+    assert "traveled" not in words
+
+
+def test_the_memoised_inflector_agrees_with_lemminflect_looked_up_afresh() -> None:
+    inflector = Inflector()
+    for synonym, readings in [
+        ("take", (("VERB", "VBD"),)),
+        ("accede to", (("VERB", "VBZ"),)),
+        ("branch office", (("NOUN", "NNS"),)),
+        ("unmoving", (("VERB", "VBD"),)),
+        ("quick", (("ADJ", "JJR"), ("VERB", "VBD"))),
+    ]:
+        for _ in range(2):  # the second call comes from the caches
+            assert inflector.inflect(synonym, readings) == inflect(synonym, readings)
+    assert inflector.inflect("take", (("VERB", "VBD"),)) == "took"
+    assert inflector.readings("took") == inflected_readings("took")
+    assert inflected_readings("took")["VERB"] == (("take", "VBD"),)
+    assert "VERB" not in inflected_readings("take")  # a lemma is no inflected form of itself
 
 
 def test_swap_test_skips_names_numbers_and_lone_function_words(swap_test: SynonymSwapTest) -> None:

@@ -20,13 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lemminflect import getAllLemmas
-
 from spindetect.features.ngram import normalise_text, sentence_words
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, strongest_first
 from spindetect.features.thesaurus import MobyThesaurus
-from spindetect.words import NUMBER_WORDS, STOPWORDS, head_index, inflect, penn_tag
+from spindetect.words import NUMBER_WORDS, STOPWORDS, Inflector, head_index
 
 MAX_SPAN_WORDS = 3
 # Words after the span whose probability the swap changes (a trigram model sees two words back).
@@ -92,8 +90,7 @@ class SynonymSwapTest:
         self.min_flag_gain = min_flag_gain
         # Candidates depend on the span alone, and the same words recur across a corpus.
         self._candidates = lru_cache(maxsize=100_000)(self._compute_candidates)
-        # lemminflect deep-copies its tables on every call; the same headwords recur under many spans.
-        self._inflect = lru_cache(maxsize=200_000)(inflect)
+        self._inflector = Inflector()
 
     @classmethod
     def load(cls) -> SynonymSwapTest:
@@ -194,27 +191,30 @@ class SynonymSwapTest:
             head = head_index(list(span), upos)
             if head is None:
                 continue
-            for lemma in getAllLemmas(span[head]).get(upos, ()):
-                tag = penn_tag(span[head], lemma, upos)
-                if lemma == span[head] or tag is None:
-                    continue
+            for lemma, tag in self._inflector.readings(span[head]).get(upos, ()):
                 lemma_phrase = " ".join([*span[:head], lemma, *span[head + 1 :]])
                 for headword in self._headwords(lemma_phrase):
-                    inflected = self._inflect(headword, ((upos, tag),))
+                    inflected = self._inflector.inflect(headword, ((upos, tag),))
                     if inflected is not None:
                         found.add(inflected)
         spelling = _spelling_key(phrase)
-        candidates = []
+        unigram = self.reference.unigram
+        # (-rarest word's log10 frequency, words, their summed log10 frequencies): the most frequent first.
+        ranked = []
         for text in found:
             words = tuple(text.split())
-            if len(words) > MAX_SPAN_WORDS or text == phrase or _spelling_key(text) == spelling:
+            if len(words) > MAX_SPAN_WORDS or text == phrase:
                 continue
-            frequencies = [self.reference.unigram(word) for word in words]
-            if any(frequency is None for frequency in frequencies):
+            # Spelling keys keep the first letter, so only candidates sharing it need one.
+            if text[0] == phrase[0] and _spelling_key(text) == spelling:
                 continue
-            candidates.append((min(frequencies), Candidate(words, sum(frequencies), " ".join(words))))
-        candidates.sort(key=lambda pair: (-pair[0], pair[1].words))
-        return tuple(candidate for _, candidate in candidates[: self.max_candidates])
+            frequencies = [unigram(word) for word in words]
+            if None in frequencies:
+                continue
+            ranked.append((-min(frequencies), words, sum(frequencies)))  # type: ignore[type-var, arg-type]
+        # A span can have hundreds of candidates; only the kept ones are built.
+        ranked.sort()
+        return tuple(Candidate(words, total, " ".join(words)) for _, words, total in ranked[: self.max_candidates])
 
     def _headwords(self, phrase: str) -> list[str]:
         """Lowercase headwords listing `phrase` among their synonyms (capitalised headwords are names)."""
