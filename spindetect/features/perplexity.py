@@ -273,7 +273,7 @@ class _ScoredText:
 
 
 @dataclass(frozen=True)
-class _BatchCache:
+class BatchCache:
     """A scored batch's token ids (start token first) and the keys and values the model computed for them, so
     continuations of its texts can be read without running their prefixes again."""
 
@@ -364,7 +364,7 @@ class LanguageModelScorer:
                 scored[index] = text
         return scored  # type: ignore[return-value]  # every index was filled by exactly one batch
 
-    def _rescored_gains(self, batch: list[_ScoredText], batch_cache: _BatchCache) -> list[tuple[float, ...]]:
+    def _rescored_gains(self, batch: list[_ScoredText], batch_cache: BatchCache) -> list[tuple[float, ...]]:
         """Per text of a scored batch (in its rows' order): the context gains of its likeliest replacements, in
         order of their probability of replacement (0 for a span whose tokens do not cover it exactly)."""
         requests: list[tuple[int, Continuation]] = []
@@ -442,7 +442,7 @@ class LanguageModelScorer:
         with_offsets: list[tuple[list[int], list[tuple[int, int]]]],
         probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> Iterator[tuple[list[int], list[TokenStatistics], _BatchCache]]:
+    ) -> Iterator[tuple[list[int], list[TokenStatistics], BatchCache]]:
         """Token statistics of encoded texts, a length-sorted batch at a time: the texts' indices, their
         statistics and the batch's key/value cache (valid until the next batch).
 
@@ -489,7 +489,7 @@ class LanguageModelScorer:
     @torch.inference_mode()
     def _score_batch(
         self, batch: list[list[int]], probes: list[tuple[np.ndarray, np.ndarray]]
-    ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], _BatchCache]:
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], BatchCache]:
         model = self.language_model.model
         input_ids, attention_mask = self.padded_batch(batch)
         # Without a config the cache keeps every position of every layer (no sliding window), so continuations
@@ -512,10 +512,10 @@ class LanguageModelScorer:
             (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d])
             for a, b, c, d in zip(bounds[:-1], bounds[1:], probe_bounds[:-1], probe_bounds[1:], strict=True)
         ]
-        return results, _BatchCache(input_ids, cache)
+        return results, BatchCache(input_ids, cache)
 
     @torch.inference_mode()
-    def _continuation_surprisal(self, batch: _BatchCache, requests: Sequence[tuple[int, Continuation]]) -> list[np.ndarray]:
+    def _continuation_surprisal(self, batch: BatchCache, requests: Sequence[tuple[int, Continuation]]) -> list[np.ndarray]:
         """Per (batch row, continuation): the surprisal (bits) of each of the continuation's tokens, read after
         the row's tokens before its `first_token`, whose keys and values come from the batch's cache.
 
@@ -526,7 +526,23 @@ class LanguageModelScorer:
         """
         if not requests:
             return []
-        model = self.language_model.model
+        input_ids, mask, positions, prefixes = self.continuation_inputs(batch, requests)
+        hidden = self.language_model.model.get_decoder()(input_ids, mask, positions, prefixes, use_cache=True).last_hidden_state
+        lengths = [len(continuation.token_ids) for _, continuation in requests]
+        states = torch.cat([hidden[k, :length] for k, length in enumerate(lengths)])
+        targets = torch.cat([torch.tensor(continuation.token_ids, dtype=torch.long) for _, continuation in requests])
+        bits = []
+        for start in range(0, targets.numel(), self.logits_chunk_rows):
+            log_probs = torch.log_softmax(self._logits(states[start : start + self.logits_chunk_rows]), dim=-1)
+            chunk_targets = targets[start : start + self.logits_chunk_rows]
+            bits.append(-log_probs[torch.arange(chunk_targets.numel()), chunk_targets] / _LN2)
+        return np.split(torch.cat(bits).double().numpy(), np.cumsum(lengths)[:-1])
+
+    def continuation_inputs(
+        self, batch: BatchCache, requests: Sequence[tuple[int, Continuation]]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, DynamicCache]:
+        """The second pass's decoder inputs for (batch row, continuation) requests (see
+        `_continuation_surprisal`): token ids, attention mask, positions and the rows' prefix keys and values."""
         pad_id = self.language_model.encoder.pad_id
         # Text token t sits at input position t + 1 (after the start token).
         kept = max(continuation.first_token for _, continuation in requests)
@@ -545,16 +561,7 @@ class LanguageModelScorer:
         prefixes = DynamicCache(
             ddp_cache_data=[(layer.keys[rows, :, :kept], layer.values[rows, :, :kept]) for layer in batch.cache.layers]
         )
-        hidden = model.get_decoder()(input_ids, mask, positions, prefixes, use_cache=True).last_hidden_state
-        lengths = [len(continuation.token_ids) for _, continuation in requests]
-        states = torch.cat([hidden[k, :length] for k, length in enumerate(lengths)])
-        targets = torch.cat([torch.tensor(continuation.token_ids, dtype=torch.long) for _, continuation in requests])
-        bits = []
-        for start in range(0, targets.numel(), self.logits_chunk_rows):
-            log_probs = torch.log_softmax(self._logits(states[start : start + self.logits_chunk_rows]), dim=-1)
-            chunk_targets = targets[start : start + self.logits_chunk_rows]
-            bits.append(-log_probs[torch.arange(chunk_targets.numel()), chunk_targets] / _LN2)
-        return np.split(torch.cat(bits).double().numpy(), np.cumsum(lengths)[:-1])
+        return input_ids, mask, positions, prefixes
 
     def _logits(self, states: torch.Tensor) -> torch.Tensor:
         """The model's next-token logits (float32) for hidden states, soft-capped where the model caps them."""
