@@ -187,11 +187,16 @@ class CascadeConfig(_Section):
 
     In cascade mode the fast classifier scores every paragraph, and only paragraphs whose fast score falls in
     an uncertain band go through the language model and the full classifier. The band is the narrowest one
-    on the validation split that costs at most `max_auc_loss` of ROC-AUC against the full model.
+    that costs at most `max_auc_loss` of ROC-AUC against the full model on the validation split and, with
+    `band_folds` of 2 or more, on the training split's out-of-fold scores (both classifiers refitted
+    `band_folds` times, grouped by source document) as well. Chosen on the validation split alone, the default
+    model's band cost 0.019 of test ROC-AUC against a budget of 0.005; on both, 0.003.
     """
 
     enabled: bool = False
     max_auc_loss: float = Field(0.005, ge=0, lt=0.5)
+    # 0 or 1: the validation split alone (when the training split has too few source documents to fold).
+    band_folds: int = Field(5, ge=0)
 
 
 class RuntimeConfig(_Section):

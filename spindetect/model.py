@@ -18,6 +18,7 @@ import skops.io
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve, roc_curve
+from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -76,6 +77,20 @@ def build_classifier(config: SpindetectConfig) -> Pipeline:
     else:
         estimator = LogisticRegression(max_iter=2000, random_state=config.seed, **params)
     return make_pipeline(StandardScaler(), estimator)
+
+
+def out_of_fold_scores(
+    config: SpindetectConfig, features: np.ndarray, labels: np.ndarray, groups: np.ndarray, folds: int
+) -> np.ndarray:
+    """Each row's probability of "spun" from the config's classifier fitted on the other folds, the rows of a
+    group (a source document) always in one fold. Raises ValueError when a fold leaves a single class to fit on."""
+    scores = np.zeros(len(labels))
+    for fit_rows, scored_rows in GroupKFold(n_splits=folds).split(features, labels, groups):
+        if np.unique(labels[fit_rows]).size < 2:
+            raise ValueError(f"{folds} folds by source document leave one with a single class to fit on")
+        classifier = build_classifier(config).fit(features[fit_rows], labels[fit_rows])
+        scores[scored_rows] = classifier.predict_proba(features[scored_rows])[:, 1]
+    return scores
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, strategy: str, target_fpr: float) -> float:

@@ -138,7 +138,9 @@ def _metrics_section(metrics: dict) -> list[str]:
         lines += [
             f"Cascade mode (`--cascade`): fast scores in [{band['low']:.3f}, {band['high']:.3f}] go to the language "
             f"model, {cascade['test_share_to_language_model']:.0%} of test paragraphs; ROC-AUC "
-            f"{_number(cascade['test'], 'roc_auc')} (fast classifier alone {_number(cascade['test_fast_only'], 'roc_auc')}).",
+            f"{_number(cascade['test'], 'roc_auc')} (fast classifier alone {_number(cascade['test_fast_only'], 'roc_auc')}), "
+            f"false-positive rate at the threshold {_number(cascade['test'], 'false_positive_rate')}. The band was chosen on "
+            f"the {cascade.get('band_chosen_on', 'valid split')}.",
             "",
         ]
     return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.labeled import LABELED_STYLES, labeled_examples
 from spindetect.metrics import binary_metrics, metrics_by_rate, metrics_by_style
 from spindetect.model_card import CARD_FILE, model_card
-from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold
+from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold, out_of_fold_scores
 from spindetect.plots import write_plots
 from spindetect.synth.dataset import (
     CLEAN_COUNTERPART,
@@ -115,13 +115,57 @@ def train_model(
         splits_and_labels = {
             name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test), ("by_rate", by_rate))
         }
-        model = add_cascade(model, features, splits_and_labels, valid_scores, test_scores, by_rate_scores, rates[by_rate])
+        source_ids = np.array([example.source_id for example in examples])
+        model = add_cascade(
+            model, features, splits_and_labels, source_ids[train], valid_scores, test_scores, by_rate_scores, rates[by_rate]
+        )
     model.save(output_dir)
     (output_dir / CARD_FILE).write_text(model_card(model), encoding="utf-8")
     write_plots(
         output_dir / PLOTS_DIR, labels[test], test_scores, threshold, by_rate=(labels[by_rate], by_rate_scores, rates[by_rate])
     )
     return model
+
+
+@dataclass(frozen=True)
+class _BandChoiceScores:
+    """The paragraphs a cascade band is chosen on: labels, fast and full scores, and what they are."""
+
+    labels: np.ndarray
+    fast: np.ndarray
+    full: np.ndarray
+    described: str
+
+
+def _band_choice_scores(
+    config: SpindetectConfig,
+    fast_config: SpindetectConfig,
+    train_features: np.ndarray,
+    train_fast_features: np.ndarray,
+    train_labels: np.ndarray,
+    train_groups: np.ndarray,
+    valid_labels: np.ndarray,
+    fast_valid: np.ndarray,
+    full_valid: np.ndarray,
+) -> _BandChoiceScores:
+    """The validation split's scores and, with `cascade.band_folds` of 2 or more, both classifiers' out-of-fold
+    scores on the training split beside them: a band chosen on a few hundred validation paragraphs fits their
+    noise and costs more than its budget on new text."""
+    folds = min(config.cascade.band_folds, len(set(train_groups)))
+    if folds >= 2:
+        try:
+            full_train = out_of_fold_scores(config, train_features, train_labels, train_groups, folds)
+            fast_train = out_of_fold_scores(fast_config, train_fast_features, train_labels, train_groups, folds)
+        except ValueError as error:
+            logger.warning("choosing the cascade band on the validation split alone: %s", error)
+        else:
+            return _BandChoiceScores(
+                np.concatenate([train_labels, valid_labels]),
+                np.concatenate([fast_train, fast_valid]),
+                np.concatenate([full_train, full_valid]),
+                f"valid split and {folds}-fold out-of-fold scores of the train split",
+            )
+    return _BandChoiceScores(valid_labels, fast_valid, full_valid, "valid split")
 
 
 def _spun_probability(classifier, features: np.ndarray) -> np.ndarray:
@@ -146,14 +190,16 @@ def add_cascade(
     model: TrainedModel,
     features: np.ndarray,
     splits: dict[str, tuple[np.ndarray, np.ndarray]],
+    train_groups: np.ndarray,
     valid_scores: np.ndarray,
     test_scores: np.ndarray,
     by_rate_scores: np.ndarray,
     by_rate_rates: np.ndarray,
 ) -> TrainedModel:
     """`model` with a fast classifier on its features without the language model's, the band of fast scores
-    left to the full model (chosen on validation), and the cascade's test metrics. `splits` maps train,
-    valid, test and by_rate (the paragraphs of the metrics by rate) to their mask and labels."""
+    left to the full model (see `CascadeConfig`), and the cascade's test metrics. `splits` maps train,
+    valid, test and by_rate (the paragraphs of the metrics by rate) to their mask and labels; `train_groups`
+    holds the source document of each training row."""
     config = model.config
     fast_columns = [i for i, name in enumerate(model.feature_names) if not name.startswith(LM_FEATURE_PREFIX)]
     fast_features = features[:, fast_columns]
@@ -164,13 +210,17 @@ def add_cascade(
     )
     fast_classifier = build_classifier(fast_config).fit(fast_features[train], train_labels)
     fast_valid = fast_classifier.predict_proba(fast_features[valid])[:, 1]
-    band = choose_band(valid_labels, fast_valid, valid_scores, model.threshold, config.cascade.max_auc_loss)
+    choice = _band_choice_scores(
+        config, fast_config, features[train], fast_features[train], train_labels, train_groups, valid_labels, fast_valid, valid_scores
+    )
+    band = choose_band(choice.labels, choice.fast, choice.full, model.threshold, config.cascade.max_auc_loss)
     fast_test = fast_classifier.predict_proba(fast_features[test])[:, 1]
     cascade_test = band.combine(fast_test, test_scores)
     cascade_by_rate = band.combine(_spun_probability(fast_classifier, fast_features[by_rate]), by_rate_scores)
     metrics = dict(model.metrics)
     metrics["cascade"] = {
         "band": band.to_json(),
+        "band_chosen_on": choice.described,
         "valid_share_to_language_model": float(band.uncertain(fast_valid).mean()),
         "test_share_to_language_model": float(band.uncertain(fast_test).mean()),
         "test": binary_metrics(test_labels, cascade_test, model.threshold),

@@ -6,7 +6,8 @@ from sklearn.metrics import roc_auc_score
 
 from spindetect.cascade import CascadeBand, choose_band
 from spindetect.detector import Detector
-from spindetect.model import ModelError, TrainedModel
+from spindetect.config import SpindetectConfig
+from spindetect.model import ModelError, TrainedModel, build_classifier, out_of_fold_scores
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to approve a new budget for the coming year, after months of debate "
@@ -51,6 +52,28 @@ def test_training_with_a_cascade_saves_a_fast_classifier_without_lm_features(tin
     assert model.cascade_band.low <= model.threshold <= model.cascade_band.high
     assert 0.0 <= cascade["test_share_to_language_model"] <= 1.0
     assert {"test", "test_fast_only", "test_by_rate", "band"} <= set(cascade)
+
+
+def test_the_band_is_chosen_on_out_of_fold_training_scores_beside_the_validation_split(tiny_model_dir) -> None:
+    model = TrainedModel.load(tiny_model_dir)
+    folds = model.config.cascade.band_folds
+    assert folds >= 2
+    assert model.metrics["cascade"]["band_chosen_on"] == f"valid split and {folds}-fold out-of-fold scores of the train split"
+
+
+def test_out_of_fold_scores_never_come_from_a_classifier_that_saw_the_rows_source() -> None:
+    # Each source document has its own feature value and label, so a classifier that saw a document scores
+    # it right, and one that did not can only guess from the others.
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), 5)
+    labels = np.repeat(rng.integers(0, 2, 40), 5)
+    features = np.repeat(rng.normal(size=(40, 3)), 5, axis=0)
+    config = SpindetectConfig()
+    in_sample = build_classifier(config).fit(features, labels).predict_proba(features)[:, 1]
+    assert roc_auc_score(labels, in_sample) > 0.99
+    assert roc_auc_score(labels, out_of_fold_scores(config, features, labels, groups, folds=5)) < 0.8
+    with pytest.raises(ValueError, match="single class"):
+        out_of_fold_scores(config, features, (groups == 0).astype(int), groups, folds=5)  # one spun document
 
 
 def test_cascade_scores_are_fast_scores_outside_the_band_and_full_scores_inside(tiny_model_dir) -> None:

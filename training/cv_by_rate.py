@@ -28,14 +28,13 @@ from pathlib import Path
 import numpy as np
 from datasets import load_from_disk
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GroupKFold
 
 from spindetect.cache import default_cache_dir
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import build_extractor
 from spindetect.features.resources import NGramReference
 from spindetect.metrics import metrics_by_rate
-from spindetect.model import TrainedModel, build_classifier
+from spindetect.model import TrainedModel, out_of_fold_scores
 from spindetect.train import DATASET_DIR
 
 POOLED_SPLITS = ("train", "valid", "test")
@@ -49,15 +48,6 @@ def auc_standard_error(auc: float, n_spun: int, n_clean: int) -> float:
     q2 = 2 * auc**2 / (1 + auc)
     variance = (auc * (1 - auc) + (n_spun - 1) * (q1 - auc**2) + (n_clean - 1) * (q2 - auc**2)) / (n_spun * n_clean)
     return math.sqrt(max(variance, 0.0))
-
-
-def out_of_fold_scores(model: TrainedModel, features: np.ndarray, labels: np.ndarray, groups: np.ndarray, folds: int) -> np.ndarray:
-    """Each row's probability of "spun" from the model's classifier refitted without the row's group."""
-    scores = np.zeros(len(labels))
-    for fit_rows, scored_rows in GroupKFold(n_splits=folds).split(features, labels, groups):
-        classifier = build_classifier(model.config).fit(features[fit_rows], labels[fit_rows])
-        scores[scored_rows] = classifier.predict_proba(features[scored_rows])[:, 1]
-    return scores
 
 
 def by_rate(
@@ -103,7 +93,7 @@ def cross_validate(model_dir: Path, folds: int = 5, cache_dir: Path | None = Non
         raise ValueError(f"this code's features differ from the model's: retrain {model_dir} first")
     with FeatureCache(cache_dir / "features.sqlite") as cache:
         features = extractor.score([row["text"] for row in rows], cache=cache)
-    scores = out_of_fold_scores(model, features, labels, groups, folds)
+    scores = out_of_fold_scores(model.config, features, labels, groups, folds)
     everything = np.ones(len(rows), dtype=bool)
     return {
         "folds": folds,
