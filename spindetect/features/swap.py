@@ -211,7 +211,7 @@ class SynonymSwapTest:
             frequencies = [unigram(word) for word in words]
             if None in frequencies:
                 continue
-            ranked.append((-min(frequencies), words, sum(frequencies)))  # type: ignore[type-var, arg-type]
+            ranked.append((-min(frequencies), words, sum(frequencies)))
         # A span can have hundreds of candidates; only the kept ones are built.
         ranked.sort()
         return tuple(Candidate(words, total, " ".join(words)) for _, words, total in ranked[: self.max_candidates])
