@@ -587,10 +587,12 @@ def _print_metrics(model: TrainedModel) -> None:
         stdout.print(f"test on your labeled files: roc_auc {labeled.get('roc_auc', float('nan')):.4f}  f1 {labeled['f1']:.4f}  (n {labeled['n']})")
     cascade = model.metrics.get("cascade")
     if cascade:
+        from spindetect.model_card import cascade_share
+
         band = cascade["band"]
         stdout.print(
             f"cascade: fast scores in [{band['low']:.3f}, {band['high']:.3f}] go to the language model "
-            f"({cascade['test_share_to_language_model']:.0%} of test paragraphs); "
+            f"({cascade_share(cascade)}); "
             f"test roc_auc {cascade['test'].get('roc_auc', float('nan')):.4f}, fast classifier alone "
             f"{cascade['test_fast_only'].get('roc_auc', float('nan')):.4f}"
         )

@@ -137,13 +137,20 @@ def _metrics_section(metrics: dict) -> list[str]:
         band = cascade["band"]
         lines += [
             f"Cascade mode (`--cascade`): fast scores in [{band['low']:.3f}, {band['high']:.3f}] go to the language "
-            f"model, {cascade['test_share_to_language_model']:.0%} of test paragraphs; ROC-AUC "
+            f"model, {cascade_share(cascade)}; ROC-AUC "
             f"{_number(cascade['test'], 'roc_auc')} (fast classifier alone {_number(cascade['test_fast_only'], 'roc_auc')}), "
             f"false-positive rate at the threshold {_number(cascade['test'], 'false_positive_rate')}. The band was chosen on "
             f"the {cascade.get('band_chosen_on', 'valid split')}.",
             "",
         ]
     return lines
+
+
+def cascade_share(cascade: dict) -> str:
+    """The share of test paragraphs a cascade sends to the language model, and of clean ones where recorded."""
+    share = f"{cascade['test_share_to_language_model']:.0%} of test paragraphs"
+    clean = cascade.get("test_clean_share_to_language_model")  # models trained before it was recorded lack it
+    return share if clean is None else f"{share}, {clean:.0%} of the clean ones"
 
 
 def _number(metrics: dict, key: str) -> str:

@@ -223,6 +223,8 @@ def add_cascade(
         "band_chosen_on": choice.described,
         "valid_share_to_language_model": float(band.uncertain(fast_valid).mean()),
         "test_share_to_language_model": float(band.uncertain(fast_test).mean()),
+        # Most text a corpus cleaner scores is clean: this share, not the balanced split's, sets the speed there.
+        "test_clean_share_to_language_model": float(band.uncertain(fast_test[test_labels == 0]).mean()),
         "test": binary_metrics(test_labels, cascade_test, model.threshold),
         "test_fast_only": binary_metrics(test_labels, fast_test, model.threshold),
         "test_by_rate": metrics_by_rate(by_rate_labels, cascade_by_rate, by_rate_rates, model.threshold),

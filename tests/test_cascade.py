@@ -51,6 +51,7 @@ def test_training_with_a_cascade_saves_a_fast_classifier_without_lm_features(tin
     cascade = model.metrics["cascade"]
     assert model.cascade_band.low <= model.threshold <= model.cascade_band.high
     assert 0.0 <= cascade["test_share_to_language_model"] <= 1.0
+    assert 0.0 <= cascade["test_clean_share_to_language_model"] <= 1.0
     assert {"test", "test_fast_only", "test_by_rate", "band"} <= set(cascade)
 
 
