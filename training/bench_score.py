@@ -13,8 +13,9 @@ All sides score the same paragraphs (from segmenting FILE) with the same model i
   `rescoring`), with the continuations spindetect chose for these paragraphs: all the model work spindetect
   does, and nothing else;
 - "spindetect": `LanguageModelScorer.score` as the pipeline builds it: length-sorted batches, chunked logits,
-  full token statistics, the swap evidence (its thesaurus candidates cached after the first repeat, as
-  the lexical family has cached them by the time the language model runs) and the second pass.
+  full token statistics, the swap evidence (its thesaurus candidates cached by an untimed run that records
+  the second pass's continuations, as the lexical family has cached them by the time the language model
+  runs) and the second pass.
 All but "bare" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`).
 Reports tokens/s (of the paragraphs) for each and three ratios: spindetect against the per-paragraph loop (its
 speed-up), against the first pass's forward (how much slower than the floor a scorer with no second pass
@@ -27,9 +28,8 @@ from __future__ import annotations
 import argparse
 import resource
 import time
-from pathlib import Path
-
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
