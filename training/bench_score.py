@@ -53,15 +53,6 @@ def bare_forward(language_model, paragraphs: list[str]) -> None:
             language_model.model(torch.tensor([[encoder.bos_id, *ids]]))
 
 
-def batched_forward(scorer: LanguageModelScorer, paragraphs: list[str]) -> None:
-    encoder = scorer.language_model.encoder
-    encoded = [[encoder.bos_id, *ids][: scorer.max_tokens] for ids in encoder.encode(paragraphs)]
-    with torch.inference_mode():
-        for batch in scorer._length_sorted_batches(encoded):
-            input_ids, attention_mask = scorer.padded_batch([encoded[i] for i in batch])
-            scorer.language_model.model(input_ids=input_ids, attention_mask=attention_mask)
-
-
 class RecordingScorer(LanguageModelScorer):
     """The pipeline's scorer, keeping the requests of each second pass (one list per first-pass batch)."""
 
@@ -74,17 +65,18 @@ class RecordingScorer(LanguageModelScorer):
         return super()._continuation_surprisal(batch, requests)
 
 
-def both_passes_forward(
-    scorer: LanguageModelScorer, paragraphs: list[str], second_pass_requests: list[list[tuple[int, Continuation]]]
+def batched_forward(
+    scorer: LanguageModelScorer, paragraphs: list[str], second_pass_requests: list[list[tuple[int, Continuation]]] | None = None
 ) -> None:
-    """The first pass's batches to logits, each followed by its second pass's batch to logits."""
+    """The first pass's batches to logits; with `second_pass_requests` (one list per batch), each batch followed
+    by its second pass's batch to logits."""
     model = scorer.language_model.model
     decoder, output = model.get_decoder(), model.get_output_embeddings()
     encoder = scorer.language_model.encoder
     encoded = [[encoder.bos_id, *ids][: scorer.max_tokens] for ids in encoder.encode(paragraphs)]
     batches = scorer._length_sorted_batches(encoded)
     with torch.inference_mode():
-        for batch, requests in zip(batches, second_pass_requests, strict=True):
+        for batch, requests in zip(batches, second_pass_requests or [[]] * len(batches), strict=True):
             input_ids, attention_mask = scorer.padded_batch([encoded[i] for i in batch])
             cache = DynamicCache()
             output(decoder(input_ids, attention_mask, None, cache, use_cache=True).last_hidden_state)
@@ -125,7 +117,7 @@ def main() -> None:
     sides = {
         "bare": lambda: bare_forward(float32_model, paragraphs),
         "forward": lambda: batched_forward(scorer, paragraphs),
-        "both passes": lambda: both_passes_forward(scorer, paragraphs, requests),
+        "both passes": lambda: batched_forward(scorer, paragraphs, requests),
         "spindetect": lambda: scorer.score(paragraphs),
     }
     timings = dict.fromkeys(sides, float("inf"))
