@@ -9,6 +9,7 @@ document when it has nothing longer.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,6 +121,7 @@ class Detector:
             )
         self._parts: _Parts | None = _Parts(model, extractor, reference, runtime)
         self._source: DetectorSource | None = None  # None: built from parts, which cannot be sent elsewhere
+        self._loading = threading.Lock()
         self.cascade = False
 
     def use_cascade(self, enabled: bool = True) -> None:
@@ -156,12 +158,19 @@ class Detector:
     def __setstate__(self, state: dict) -> None:
         self._source = state["source"]
         self._parts = None
+        self._loading = threading.Lock()
         self.cascade = self._source.cascade
 
     def _loaded(self) -> _Parts:
-        if self._parts is None:
-            self._parts = _Parts(*_load_parts(self._source))
-        return self._parts
+        # Threads that call an unpickled detector at once load its models once, under the lock, and no thread
+        # sees them before they are whole.
+        parts = self._parts
+        if parts is None:
+            with self._loading:
+                if self._parts is None:
+                    self._parts = _Parts(*_load_parts(self._source))
+                parts = self._parts
+        return parts
 
     @property
     def model(self) -> TrainedModel:

@@ -83,3 +83,28 @@ def test_weak_word_flags_show_only_in_paragraphs_judged_spun(detector) -> None:
     shown_if_spun = [span for p in judged_spun.paragraphs for span in p.spans]
     assert any(span.strength < 0.9 for span in shown_if_spun)
     assert [span for p in judged_clean.paragraphs for span in p.spans] == [span for span in shown_if_spun if span.strength >= 0.9]
+
+
+def test_threads_sharing_a_fresh_detector_get_the_scores_one_thread_gets(tiny_model_dir) -> None:
+    import pickle
+    import threading
+
+    documents = [BODY, PAGE, "The committee said the plan would take effect next spring, pending a final vote."]
+    alone = [result.score for result in Detector.load(tiny_model_dir).score(documents)]
+    fresh = pickle.loads(pickle.dumps(Detector.load(tiny_model_dir)))  # loads its models on first use
+    start = threading.Barrier(4)
+    scores: dict[int, object] = {}
+
+    def score(worker: int) -> None:
+        start.wait()
+        try:
+            scores[worker] = [result.score for result in fresh.score(documents)]
+        except Exception as error:  # recorded, so the assertion below shows it
+            scores[worker] = error
+
+    threads = [threading.Thread(target=score, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert scores == {worker: alone for worker in range(4)}

@@ -136,3 +136,23 @@ def test_the_swap_evidence_and_candidate_gain_features_are_their_two_highest_val
     assert features[LM_FEATURE_NAMES.index("lm_candidate_gain_max")] == 2.5
     assert features[LM_FEATURE_NAMES.index("lm_candidate_gain_second")] == -1.0
     assert not paragraph_lm_features(stats, np.zeros(0))[highest]
+
+
+def test_a_model_cache_whose_bytes_changed_at_the_same_size_is_refused(tmp_path) -> None:
+    from spindetect.features.language_model import CacheMismatch, read_verified_marker, write_cache_marker
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(bytes(range(256)) * 64)
+    (tmp_path / "config.json").write_text("{}")
+    write_cache_marker(tmp_path, {"bos_token": "<s>"})
+    assert read_verified_marker(tmp_path)["bos_token"] == "<s>"
+
+    flipped = bytearray(weights.read_bytes())
+    flipped[4096:8192] = bytes(4096)
+    weights.write_bytes(bytes(flipped))
+    with pytest.raises(CacheMismatch, match="model.safetensors"):
+        read_verified_marker(tmp_path)
+
+    (tmp_path / "spindetect-cache.json").write_text('{"bos_token": "<s>"}')  # an older cache, without digests
+    with pytest.raises(CacheMismatch, match="no file digests"):
+        read_verified_marker(tmp_path)

@@ -33,6 +33,15 @@ def test_gguf_is_converted_once_and_a_corrupt_cache_is_rebuilt(tmp_path: Path) -
     assert weights.keys() == rebuilt_weights.keys()
     for name, tensor in weights.items():
         assert torch.equal(tensor, rebuilt_weights[name]), name
+
+    # The same size, 4 KB of the weights zeroed: only the recorded digest tells this cache is wrong.
+    damaged = bytearray((converted / "model.safetensors").read_bytes())
+    damaged[1 << 20 : (1 << 20) + 4096] = bytes(4096)
+    (converted / "model.safetensors").unlink()
+    (converted / "model.safetensors").write_bytes(bytes(damaged))
+    rebuilt_again = load_language_model("smollm2-135m", cache_dir=tmp_path).model.state_dict()
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, rebuilt_again[name]), name
     shutil.rmtree(tmp_path / "models")
 
 

@@ -3,7 +3,12 @@
 Weights come from Python packages, never from a model hub. Parsing a GGUF file through `transformers` takes
 tens of seconds, so the first load converts it once to a safetensors directory in the user's cache, keyed by
 the GGUF file's hash; later loads take about a second. The cache directory is built beside its final place
-and renamed into it, and a cache that fails to load is rebuilt.
+and renamed into it. Its marker file records a SHA-256 digest of every file in it, checked on each load (about
+0.4 s for SmolLM2's 540 MB): a cache whose bytes changed, even at the same size, would otherwise load without
+complaint and give every text a wrong score. A cache that fails the check or fails to load is rebuilt.
+
+Loading is serialised by one lock per process: transformers builds a model by swapping module-level functions
+and tying weights afterwards, and two loads at once left `lm_head` randomly initialised (every score wrong).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import importlib.util
 import json
 import logging
 import shutil
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +32,8 @@ from spindetect.cache import build_directory_atomically, default_cache_dir
 logger = logging.getLogger(__name__)
 
 _CACHE_MARKER = "spindetect-cache.json"
+# Held while any model is built or loaded in this process (see the module docstring).
+_LOADING = threading.Lock()
 
 
 class LanguageModelUnavailable(RuntimeError):
@@ -105,6 +114,10 @@ class _GgufSource:
     bos_token: str
 
 
+class CacheMismatch(RuntimeError):
+    """A converted-model cache whose files are not the ones it was built with."""
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -164,12 +177,14 @@ def build_tiny_random_model(seed: int = 0) -> CausalLanguageModel:
         eos_token_id=0,
         pad_token_id=0,
     )
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        model = LlamaForCausalLM(config)
-    finally:
-        torch.random.set_rng_state(generator_state)
+    # The global generator is borrowed and given back, under the lock so no other thread draws from it meanwhile.
+    with _LOADING:
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        try:
+            model = LlamaForCausalLM(config)
+        finally:
+            torch.random.set_rng_state(generator_state)
     return CausalLanguageModel("tiny-random", model.eval(), ByteEncoder())
 
 
@@ -185,16 +200,46 @@ def _convert_gguf(source: _GgufSource, destination: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(destination)
     tokenizer.save_pretrained(destination)
-    marker = {"source": str(source.path), "sha256": source.sha256, "bos_token": source.bos_token}
-    (destination / _CACHE_MARKER).write_text(json.dumps(marker, indent=2))
+    write_cache_marker(destination, {"source": str(source.path), "sha256": source.sha256, "bos_token": source.bos_token})
+
+
+def write_cache_marker(directory: Path, marker: dict) -> None:
+    """The marker file: `marker` plus the digest of every file in `directory`, written last."""
+    files = {path.name: _sha256(path) for path in sorted(directory.iterdir()) if path.is_file() and path.name != _CACHE_MARKER}
+    (directory / _CACHE_MARKER).write_text(json.dumps({**marker, "files": files}, indent=2))
+
+
+def read_verified_marker(directory: Path) -> dict:
+    """The cache's marker, once every file it lists has the digest it was built with; CacheMismatch if not."""
+    try:
+        marker = json.loads((directory / _CACHE_MARKER).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise CacheMismatch(f"unreadable marker {_CACHE_MARKER}: {error}") from None
+    files = marker.get("files") if isinstance(marker, dict) else None
+    if not isinstance(files, dict) or not files:
+        # Caches built before digests were recorded cannot be checked, so they are rebuilt once.
+        raise CacheMismatch("the cache records no file digests (built by an older spindetect)")
+    for name, digest in files.items():
+        path = directory / name
+        if not path.is_file():
+            raise CacheMismatch(f"{name} is missing")
+        if _sha256(path) != digest:
+            raise CacheMismatch(f"{name} is not the file the cache was built with (its digest differs)")
+    return marker
 
 
 def _load_converted(directory: Path, name: str) -> CausalLanguageModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    marker = json.loads((directory / _CACHE_MARKER).read_text())
+    marker = read_verified_marker(directory)
     tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(directory, local_files_only=True, dtype=torch.float32)
+    model, loading = AutoModelForCausalLM.from_pretrained(
+        directory, local_files_only=True, dtype=torch.float32, output_loading_info=True
+    )
+    incomplete = {kind: sorted(keys) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if (keys := loading.get(kind))}
+    if incomplete:
+        # A weight transformers initialised at random would score every text wrongly without an error.
+        raise CacheMismatch(f"the weights do not match the model: {incomplete}")
     return CausalLanguageModel(name, model.eval(), HuggingFaceEncoder(tokenizer, marker["bos_token"]))
 
 
@@ -215,19 +260,35 @@ def _in_precision(language_model: CausalLanguageModel, precision: str) -> Causal
     return CausalLanguageModel(language_model.name, model, language_model.encoder, precision)
 
 
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers draws progress bars while it converts and loads weights; a library user did not ask for
+    them, and the CLI shows its own."""
+    from transformers.utils import logging as transformers_logging
+
+    were_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if were_enabled:
+            transformers_logging.enable_progress_bar()
+
+
 def _load_float32(name: str, cache_dir: Path | None) -> CausalLanguageModel:
     if name == "tiny-random":
         return build_tiny_random_model()
     if name not in _GGUF_SOURCES:
         raise LanguageModelUnavailable(f"unknown language model {name!r}; choose one of {sorted(_GGUF_SOURCES)}")
     cache_dir = cache_dir or default_cache_dir()
-    source = _GGUF_SOURCES[name](cache_dir)
-    converted = cache_dir / "models" / f"{name}-{source.sha256[:16]}"
-    if converted.is_dir():
-        try:
-            return _load_converted(converted, name)
-        except Exception as error:  # any failure to read the cache means: rebuild it from the GGUF
-            logger.warning("model cache %s is unreadable (%s); rebuilding it", converted, error)
-            shutil.rmtree(converted, ignore_errors=True)
-    build_directory_atomically(converted, lambda staging: _convert_gguf(source, staging))
-    return _load_converted(converted, name)
+    with _LOADING, _no_progress_bars():
+        source = _GGUF_SOURCES[name](cache_dir)
+        converted = cache_dir / "models" / f"{name}-{source.sha256[:16]}"
+        if converted.is_dir():
+            try:
+                return _load_converted(converted, name)
+            except Exception as error:  # any failure to read or verify the cache means: rebuild it from the GGUF
+                logger.warning("model cache %s cannot be used (%s); rebuilding it", converted, error)
+                shutil.rmtree(converted, ignore_errors=True)
+        build_directory_atomically(converted, lambda staging: _convert_gguf(source, staging))
+        return _load_converted(converted, name)
