@@ -23,7 +23,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from spindetect.cascade import CascadeBand
-from spindetect.config import SpindetectConfig, parse_config
+from spindetect.config import ConfigError, SpindetectConfig, parse_config
+from spindetect.model_metadata import CalibrationScores, parse_metadata
 
 MODEL_FORMAT_VERSION = 1
 CLASSIFIER_FILE = "classifier.skops"
@@ -163,40 +164,80 @@ class TrainedModel:
 
     @classmethod
     def load(cls, directory: Path) -> TrainedModel:
+        """The model in `directory`, checked whole first; ModelError with one line naming the problem."""
         metadata_path = directory / METADATA_FILE
         if not metadata_path.is_file():
             raise ModelError(f"{directory} is not a spindetect model directory (no {METADATA_FILE})")
         try:
-            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+            raw = json.loads(metadata_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ModelError(f"cannot read {metadata_path}: {error}") from None
-        if metadata.get("format_version") != MODEL_FORMAT_VERSION:
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        if version != MODEL_FORMAT_VERSION:
             raise ModelError(
-                f"{directory} has model format {metadata.get('format_version')!r}; "
+                f"{directory} has model format {version!r}; "
                 f"this spindetect reads format {MODEL_FORMAT_VERSION}: retrain it with `spindetect train`"
             )
-        untrusted = set(skops.io.get_untrusted_types(file=directory / CLASSIFIER_FILE)) - set(TRUSTED_TYPES)
-        if untrusted:
-            raise ModelError(f"{directory / CLASSIFIER_FILE} contains types spindetect does not trust: {sorted(untrusted)}")
-        classifier = skops.io.load(directory / CLASSIFIER_FILE, trusted=TRUSTED_TYPES)
+        try:
+            metadata = parse_metadata(raw)
+            config = parse_config(metadata.config, metadata_path)
+        except (ValueError, ConfigError) as error:
+            # A config error lists its keys one per line; a refused model says it in one.
+            raise ModelError(f"{metadata_path}: " + "; ".join(line.strip() for line in str(error).splitlines())) from None
+        classifier = _load_classifier(directory / CLASSIFIER_FILE)
         fast, band = None, None
-        if "cascade" in metadata:
-            fast, band = cls.load(directory / FAST_MODEL_DIR), CascadeBand.from_json(metadata["cascade"])
-        return cls(
+        if metadata.cascade is not None:
+            fast, band = cls.load(directory / FAST_MODEL_DIR), CascadeBand(metadata.cascade.low, metadata.cascade.high)
+            missing = sorted(set(fast.feature_names) - set(metadata.feature_names))
+            if missing:
+                raise ModelError(f"{directory / FAST_MODEL_DIR}: uses features the full model lacks: {', '.join(missing)}")
+        calibration = metadata.calibration or CalibrationScores()
+        model = cls(
             classifier=classifier,
-            feature_names=tuple(metadata["feature_names"]),
-            threshold=float(metadata["threshold"]),
-            config=parse_config(metadata["config"], metadata_path),
-            reference=FeatureReference.from_json(metadata["reference"]),
-            metrics=metadata.get("metrics", {}),
+            feature_names=tuple(metadata.feature_names),
+            threshold=metadata.threshold,
+            config=config,
+            reference=FeatureReference.from_json(metadata.reference.model_dump()),
+            metrics=metadata.metrics,
             fast=fast,
             cascade_band=band,
-            **{
-                name: np.asarray(scores, dtype=np.float64)
-                for name, scores in metadata.get("calibration", {}).items()
-                if name in ("clean_scores", "cascade_clean_scores")
-            },
+            clean_scores=None if calibration.clean_scores is None else np.asarray(calibration.clean_scores, dtype=np.float64),
+            cascade_clean_scores=(
+                None if calibration.cascade_clean_scores is None else np.asarray(calibration.cascade_clean_scores, dtype=np.float64)
+            ),
         )
+        model._check_classifier(directory / CLASSIFIER_FILE)
+        return model
+
+    def _check_classifier(self, path: Path) -> None:
+        """The classifier takes this model's features and gives a probability: tried on the clean-text mean."""
+        expected = len(self.feature_names)
+        found = getattr(self.classifier, "n_features_in_", None)
+        if found != expected:
+            raise ModelError(f"{path}: the classifier takes {found} features, model.json names {expected}")
+        if list(getattr(self.classifier, "classes_", [])) != [0, 1]:
+            raise ModelError(f"{path}: the classifier's classes are not clean (0) and spun (1)")
+        try:
+            probability = self.classifier.predict_proba(self.reference.clean_mean[None, :])
+        except Exception as error:  # a classifier that cannot score is unusable, whatever the cause
+            raise ModelError(f"{path}: the classifier cannot score: {type(error).__name__}: {error}") from None
+        if probability.shape != (1, 2) or not np.all(np.isfinite(probability)) or not np.all((probability >= 0) & (probability <= 1)):
+            raise ModelError(f"{path}: the classifier gives no valid probabilities (got {probability.tolist()})")
+
+
+def _load_classifier(path: Path) -> Pipeline:
+    """The skops file, with only trusted types rebuilt; ModelError for anything missing, damaged or foreign."""
+    if not path.is_file():
+        raise ModelError(f"{path} is missing")
+    try:
+        untrusted = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ModelError(f"{path} contains types spindetect does not trust: {sorted(untrusted)}")
+        return skops.io.load(path, trusted=TRUSTED_TYPES)
+    except ModelError:
+        raise
+    except Exception as error:  # truncated, not a zip, failing CRC, foreign content: all mean "cannot use it"
+        raise ModelError(f"{path} cannot be read ({type(error).__name__}: {error}); reinstall or retrain the model") from None
 
 
 def threshold_for_fpr(clean_scores: np.ndarray, max_fpr: float) -> float:

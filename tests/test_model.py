@@ -48,3 +48,88 @@ def test_threshold_strategies() -> None:
     assert choose_threshold(labels, scores, "max_f1", 0.0) in (0.5, 0.7)
     # No clean text may be flagged: the cut must sit above the highest clean score.
     assert choose_threshold(labels, scores, "target_fpr", 0.01) > 0.6
+
+
+def _damaged_copy(tiny_model_dir, tmp_path, change_metadata=None, change_classifier=None):
+    import shutil
+
+    directory = tmp_path / "damaged"
+    shutil.copytree(tiny_model_dir, directory)
+    if change_metadata is not None:
+        metadata = json.loads((directory / "model.json").read_text())
+        change_metadata(metadata)
+        (directory / "model.json").write_text(json.dumps(metadata))  # writes NaN as the bare token NaN
+    if change_classifier is not None:
+        path = directory / "classifier.skops"
+        path.write_bytes(change_classifier(path.read_bytes()))
+    return directory
+
+
+def _flip_middle_byte(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
+
+
+def _other_classifier(features: int):
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.random.default_rng(0).normal(size=(20, features))
+    return make_pipeline(LogisticRegression().fit(rows, np.arange(20) % 2))
+
+
+@pytest.mark.parametrize(
+    ("change_metadata", "change_classifier", "message"),
+    [
+        (lambda m: m.update(threshold=float("nan")), None, "threshold"),
+        (lambda m: m.update(threshold=1.5), None, "threshold"),
+        (lambda m: m.pop("reference"), None, "reference"),
+        (lambda m: m["reference"]["clean_std"].pop(), None, "clean_std has"),
+        (lambda m: m["reference"]["clean_std"].__setitem__(0, 0.0), None, "clean_std"),
+        (lambda m: m["reference"]["clean_mean"].__setitem__(0, float("inf")), None, "clean_mean"),
+        (lambda m: m["feature_names"].append(m["feature_names"][0]), None, "repeated feature"),
+        (lambda m: m.update(calibration={"clean_scores": [0.1, "x"]}), None, "calibration"),
+        (lambda m: m.update(config={"classifier": {"kind": "magic"}}), None, "classifier.kind"),
+        (None, lambda data: data[: len(data) // 2], "cannot be read"),
+        (None, lambda data: b"not a zip file at all", "cannot be read"),
+        (None, _flip_middle_byte, "classifier.skops"),
+    ],
+    ids=["nan-threshold", "threshold-above-1", "no-reference", "short-reference", "zero-std", "inf-mean",
+         "repeated-feature", "bad-calibration", "bad-config", "truncated", "not-zip", "crc"],
+)
+def test_a_damaged_model_directory_is_refused_with_one_line(tiny_model_dir, tmp_path, change_metadata, change_classifier, message) -> None:
+    directory = _damaged_copy(tiny_model_dir, tmp_path, change_metadata, change_classifier)
+    with pytest.raises(ModelError, match=message) as refused:
+        TrainedModel.load(directory)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_classifier_that_does_not_fit_the_features_is_refused(tiny_model_dir, tmp_path) -> None:
+    directory = _damaged_copy(tiny_model_dir, tmp_path)
+    features = len(TrainedModel.load(tiny_model_dir).feature_names)
+    skops.io.dump(_other_classifier(features + 1), directory / "classifier.skops")
+    with pytest.raises(ModelError, match=f"takes {features + 1} features"):
+        TrainedModel.load(directory)
+    (directory / "classifier.skops").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        TrainedModel.load(directory)
+
+
+def test_a_classifier_holding_object_arrays_is_refused(tiny_model_dir, tmp_path) -> None:
+    directory = _damaged_copy(tiny_model_dir, tmp_path)
+    features = len(TrainedModel.load(tiny_model_dir).feature_names)
+    classifier = _other_classifier(features)
+    classifier[-1].coef_ = np.array([["a"] * features], dtype=object)
+    skops.io.dump(classifier, directory / "classifier.skops")
+    with pytest.raises(ModelError, match="cannot score|cannot be read"):
+        TrainedModel.load(directory)
+
+
+def test_the_cli_refuses_a_damaged_model_without_a_traceback(tiny_model_dir, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from spindetect.cli import app
+
+    directory = _damaged_copy(tiny_model_dir, tmp_path, lambda m: m.update(threshold=float("nan")))
+    result = CliRunner().invoke(app, ["info", "--model", str(directory)])
+    assert result.exit_code == 2
+    assert "threshold" in result.output and "Traceback" not in result.output
