@@ -6,8 +6,8 @@ shell pipelines.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import itertools
 import json
 import logging
 import sys
@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from spindetect.config import ConfigError, RuntimeConfig, load_config
 from spindetect.features.language_model import LanguageModelUnavailable
 from spindetect.features.resources import ResourceUnavailable
-from spindetect.inputs import InputError, JsonlRecord, TextDocument, iter_jsonl, read_text_document
+from spindetect.inputs import InputError, TextDocument, read_text_document
 from spindetect.model import ModelError, TrainedModel, default_model_dir
 from spindetect.render import print_document, result_fields
 
@@ -186,34 +186,46 @@ def score(
     _setup_logging(verbose)
     if threshold is not None and max_fpr is not None:
         raise _fail("give --threshold or --max-fpr, not both")
+    if jsonl:
+        inputs = _jsonl_inputs(files, text_field)  # checked before the models load, which takes seconds
+    else:
+        documents, errors = _read_text_files(files)
+        if not documents:
+            raise _fail(f"none of the {len(files)} input(s) can be scored", code=1)
     detector = _load_detector(model, config, cascade)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     if jsonl:
-        failed = _score_jsonl(detector, files, text_field, threshold)
+        failed = _score_jsonl(detector, inputs, threshold)
         total = failed.total
         if failed.errors:
             stderr.print(f"scored {total - failed.errors} of {total} records; {failed.errors} could not be scored (see their \"error\" field)")
             raise typer.Exit(1)
         stderr.print(f"scored {total} records")
     else:
-        errors = _score_text_files(detector, files, threshold)
+        errors += _score_text_files(detector, documents, threshold)
         if errors:
             stderr.print(f"{errors} of {len(files)} inputs could not be scored")
             raise typer.Exit(1)
 
 
-def _score_text_files(detector, files: list[str], threshold: float | None) -> int:
+def _read_text_files(files: list[str]) -> tuple[list[TextDocument], int]:
+    """The readable documents, each problem reported on stderr; and how many inputs could not be read."""
     documents: list[TextDocument] = []
     errors = 0
     for path in files:
         try:
             documents.append(read_text_document(path))
         except InputError as error:
-            stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             errors += 1
     for document in documents:
         for warning in document.warnings:
-            stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    return documents, errors
+
+
+def _score_text_files(detector, documents: list[TextDocument], threshold: float | None) -> int:
+    errors = 0
     with _progress("scoring paragraphs", None) as progress:
         task = progress.add_task("scoring paragraphs", total=None)
         results = detector.score(
@@ -233,47 +245,48 @@ class _JsonlTally:
         self.errors = 0
 
 
-def _open_inputs(files: list[str]) -> Iterator[tuple[str, BinaryIO]]:
-    for path in files:
-        if path == "-":
-            yield "<stdin>", sys.stdin.buffer
-            continue
-        try:
-            handle = open(path, "rb")  # noqa: SIM115  (closed below, after the generator resumes)
-        except OSError as error:
-            raise _fail(f"{path}: cannot open: {error.strerror or error}") from None
-        with handle:
-            yield path, handle
+def _jsonl_inputs(files: list[str], text_field: str):
+    """The JSON Lines inputs, each checked to exist and be readable; a problem ends the command."""
+    from spindetect.jsonl_inputs import JsonlInputs
+
+    try:
+        return JsonlInputs(files, text_field)
+    except InputError as error:
+        raise _fail(str(error)) from None
 
 
-def _read_records(files: list[str], text_field: str) -> Iterator[JsonlRecord]:
-    """The records of every input in turn, in order."""
-    for name, handle in _open_inputs(files):
-        yield from iter_jsonl(handle, text_field, name)
+def _write_stdout_line(value: dict) -> None:
+    from spindetect.outputs import json_line
+
+    sys.stdout.buffer.write(json_line(value))
 
 
-def _score_jsonl(detector, files: list[str], text_field: str, threshold: float | None) -> _JsonlTally:
+def _score_jsonl(detector, inputs, threshold: float | None) -> _JsonlTally:
     from spindetect.filtering import chunks, score_isolating_failures
 
     tally = _JsonlTally()
-
+    sys.stdout.flush()  # results go to the byte stream below; nothing printed earlier may follow them
     with _progress("records", None) as progress:
         task = progress.add_task("scoring records", total=None)
-        for chunk in chunks(_read_records(files, text_field)):
-            scorable = [record for record in chunk if record.error is None]
-            results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
-            for record in chunk:
-                result = record.error if record.error is not None else next(results)
-                if isinstance(result, str):  # the record's own error, or why scoring it failed
-                    error = record.error or f"{record.line_number}: {result}"
-                    output = {**(record.fields or {}), "spin_score": None, "spin_label": None, "paragraphs": [], "error": error}
-                else:
-                    output = {**record.fields, **result_fields(result)}
-                tally.total += 1
-                tally.errors += output.get("error") is not None
-                sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-            progress.advance(task, len(chunk))
+        try:
+            for chunk in chunks(record for record, _ in inputs):
+                scorable = [record for record in chunk if record.error is None]
+                results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
+                for record in chunk:
+                    result = record.error if record.error is not None else next(results)
+                    if isinstance(result, str):  # the record's own error, or why scoring it failed
+                        error = record.error or f"{record.line_number}: {result}"
+                        output = {**(record.fields or {}), "spin_score": None, "spin_label": None, "paragraphs": [], "error": error}
+                    else:
+                        output = {**record.fields, **result_fields(result)}
+                    tally.total += 1
+                    tally.errors += output.get("error") is not None
+                    _write_stdout_line(output)
+                sys.stdout.buffer.flush()
+                progress.advance(task, len(chunk))
+        except InputError as error:
+            sys.stdout.buffer.flush()
+            raise _fail(f"{error} (the {tally.total:,} records before it are written)") from None
     return tally
 
 
@@ -316,13 +329,16 @@ def filter_command(
     Files given with --out, --rejected and --errors appear only when the run completes; until then they
     are NAME.partial, with a checkpoint NAME.checkpoint.json beside the --out file. After a crash or
     Ctrl-C, run the same command with --resume: it continues after the last checkpoint without writing
-    any record twice or skipping one.
+    any record twice or skipping one, and refuses if the input changed meanwhile.
+
+    Compressed inputs (gzip, bzip2, xz, Zstandard) are read as they are; an output named .gz, .bz2, .xz
+    or .zst is written compressed.
 
     [bold]Examples[/]
 
       spindetect filter crawl.jsonl --out clean.jsonl --rejected spun.jsonl --errors bad.jsonl
 
-      zcat feed.jsonl.gz | spindetect filter - --text-field body > kept.jsonl
+      spindetect filter feed.jsonl.gz --text-field body --out kept.jsonl.zst
 
       spindetect filter crawl.jsonl --paragraphs --out trimmed.jsonl
     """
@@ -334,9 +350,11 @@ def filter_command(
     named = {name: path for name, path in (("kept", out), ("rejected", rejected), ("errors", errors)) if path is not None}
     if len(set(named.values())) < len(named):
         raise _fail("--out, --rejected and --errors must be different files")
+    inputs = _jsonl_inputs(files, text_field)  # checked before the models load, which takes seconds
     detector = _load_detector(model, config, cascade)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     from spindetect.filtering import FilterSettings
+    from spindetect.jsonl_inputs import ReadPosition
     from spindetect.outputs import CheckpointedOutputs, OutputError
 
     settings = FilterSettings(
@@ -352,18 +370,29 @@ def filter_command(
         "settings": dataclasses.asdict(settings),
         "outputs": {name: str(path.resolve()) for name, path in named.items()},
     }
+    outputs = None
     try:
         outputs = CheckpointedOutputs(named, run_description, resume) if named else None
-    except OutputError as error:
+        if outputs is not None and outputs.position is not None:
+            inputs.resume_at(ReadPosition.from_json(outputs.position["read"]), outputs.position["sizes"])
+    except (OutputError, InputError) as error:
+        if outputs is not None:
+            outputs.close()
         raise _fail(str(error)) from None
     try:
-        tally = _filter_jsonl(detector, files, settings, outputs)
+        tally = _filter_jsonl(detector, inputs, settings, outputs)
     except KeyboardInterrupt:
         if outputs is not None:
             outputs.close()
             done = outputs.records_done
             stderr.print(f"interrupted; the first {done:,} records are safely written. Run the same command with --resume to go on.")
         raise typer.Exit(130) from None
+    except InputError as error:
+        message = str(error)
+        if outputs is not None:
+            outputs.close()
+            message += f"; the first {outputs.records_done:,} records are written (--resume goes on once the input is mended)"
+        raise _fail(message) from None
     if outputs is not None:
         outputs.finish()
     stderr.print(tally.summary(rejected_saved=rejected is not None, errors_saved=errors is not None))
@@ -401,47 +430,73 @@ class _FilterTally:
 CHECKPOINT_SECONDS = 2.0
 
 
-def _filter_jsonl(detector, files: list[str], settings, outputs) -> _FilterTally:
+def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
+    """Filters every record of `inputs`; with `outputs`, checkpoints every CHECKPOINT_SECONDS and on Ctrl-C
+    or a broken input, at a record boundary (see `spindetect.interrupts`)."""
     from spindetect.filtering import filter_records
+    from spindetect.interrupts import InterruptGuard
 
     tally = _FilterTally()
+    position = None
     if outputs is not None and outputs.records_done:
         tally = _FilterTally(**outputs.counts, skipped_by_resume=outputs.records_done)
+        position = outputs.position
+    # Records are read a chunk ahead of their decisions; each decision takes the position after its record.
+    ahead: collections.deque[dict] = collections.deque()
 
-    def counted(records: Iterator[JsonlRecord]) -> Iterator[JsonlRecord]:
-        for record in records:
+    def counted(records):
+        for record, after in records:
             tally.read += 1
+            ahead.append(after.to_json())
             yield record
 
     def write(name: str, line: dict) -> None:
         if outputs is not None and name in outputs.paths:
             outputs.write(name, line)
         elif name == "kept":
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            _write_stdout_line(line)
         elif name == "errors":
-            stderr.print(f"[yellow]not scored:[/] {escape(line['error'])}", highlight=False)
+            stderr.print(f"[yellow]not scored:[/] {escape(_printable(line['error']))}", highlight=False)
 
+    def checkpoint() -> None:
+        if outputs is not None:
+            read = None if position is None else {"read": position, "sizes": inputs.sizes}
+            outputs.checkpoint(tally.decided, tally.checkpoint_counts(), read)
+
+    guard = InterruptGuard()
     last_checkpoint = time.monotonic()
-    with _progress("records", None) as progress:
+    sys.stdout.flush()  # kept records go to the byte stream; nothing printed earlier may follow them
+    with guard.installed(), _progress("records", None) as progress:
         task = progress.add_task("filtering records", total=None)
-        for decision in filter_records(detector, counted(itertools.islice(_read_records(files, settings.text_field), tally.skipped_by_resume, None)), settings):
-            if decision.action == "keep":
-                tally.kept += 1
-                write("kept", decision.output)
-            elif decision.action == "reject":
-                tally.rejected += 1
-                write("rejected", decision.output)
-            else:
-                tally.errored += 1
-                write("errors", decision.output)
-            progress.advance(task)
-            if outputs is not None and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
-                outputs.checkpoint(tally.decided, tally.checkpoint_counts())
-                last_checkpoint = time.monotonic()
-    if outputs is not None:
-        outputs.checkpoint(tally.decided, tally.checkpoint_counts())
-    sys.stdout.flush()
+        try:
+            for decision in filter_records(detector, counted(inputs), settings):
+                with guard.protected():  # a record is written, counted and its position taken, or none of it
+                    write({"keep": "kept", "reject": "rejected", "error": "errors"}[decision.action], decision.output)
+                    if decision.action == "keep":
+                        tally.kept += 1
+                    elif decision.action == "reject":
+                        tally.rejected += 1
+                    else:
+                        tally.errored += 1
+                    position = ahead.popleft()
+                    if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                        checkpoint()
+                        last_checkpoint = time.monotonic()
+                progress.advance(task)
+        except (KeyboardInterrupt, InputError):
+            with guard.protected():
+                checkpoint()
+            raise
+        finally:
+            sys.stdout.buffer.flush()
+    with guard.protected():
+        checkpoint()
     return tally
+
+
+def _printable(text: str) -> str:
+    """`text` with any lone surrogate escaped, so a terminal or log can take it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @app.command()

@@ -57,15 +57,19 @@ class FilterDecision:
 
 
 def chunks(records: Iterable[JsonlRecord]) -> Iterator[list[JsonlRecord]]:
-    """Consecutive records grouped by count and text size."""
+    """Consecutive records grouped by count and text size. The first chunks are small (1, 2, 4, ... records,
+    up to CHUNK_RECORDS), so the first results, and the first checkpoint of a filter run, come within seconds
+    rather than after a full chunk of long documents."""
     chunk: list[JsonlRecord] = []
     chars = 0
+    limit = 1
     for record in records:
         chunk.append(record)
         chars += len(record.text or "")
-        if len(chunk) >= CHUNK_RECORDS or chars >= CHUNK_CHARS:
+        if len(chunk) >= min(limit, CHUNK_RECORDS) or chars >= CHUNK_CHARS:
             yield chunk
             chunk, chars = [], 0
+            limit *= 2
     if chunk:
         yield chunk
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
 
 # Bytes of a file inspected to tell text from binary data.
 _SNIFF_BYTES = 8192
@@ -84,6 +82,8 @@ def parse_jsonl_line(line: bytes, line_number: int, text_field: str, source: str
         value = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return JsonlRecord(line_number, None, None, f"{where}: invalid JSON: {error}", _as_read(line))
+    except RecursionError:
+        return JsonlRecord(line_number, None, None, f"{where}: JSON nested too deeply to read", _as_read(line))
     record = check_record(value, line_number, text_field, where)
     return record if record.fields is not None else replace(record, raw=_as_read(line))
 
@@ -97,7 +97,8 @@ def check_record(value: object, line_number: int, text_field: str, where: str) -
     if not isinstance(value, dict):
         return JsonlRecord(line_number, None, None, f"{where}: expected a JSON object, got {type(value).__name__}")
     if text_field not in value:
-        return JsonlRecord(line_number, value, None, f"{where}: no field {text_field!r} (choose it with --text-field)")
+        fields = ", ".join(repr(name) for name in list(value)[:10]) or "none"
+        return JsonlRecord(line_number, value, None, f"{where}: no field {text_field!r} (its fields: {fields})")
     text = value[text_field]
     if not isinstance(text, str):
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} is {type(text).__name__}, not a string")
@@ -107,10 +108,3 @@ def check_record(value: object, line_number: int, text_field: str, where: str) -
     if looks_binary(text[:_SNIFF_BYTES].encode("utf-8", "replace")):
         return JsonlRecord(line_number, value, None, f"{where}: field {text_field!r} looks like binary data, not text")
     return JsonlRecord(line_number, value, text, None)
-
-
-def iter_jsonl(stream: BinaryIO, text_field: str, source: str = "<stdin>") -> Iterator[JsonlRecord]:
-    """Records in input order; blank lines are not records and are skipped."""
-    for line_number, line in enumerate(stream, start=1):
-        if line.strip():
-            yield parse_jsonl_line(line, line_number, text_field, source)

@@ -1,11 +1,14 @@
 """Output files that appear whole or not at all, with a checkpoint to resume an interrupted run.
 
 Each output is written as `NAME.partial` and renamed into place when the run completes, so a crash or Ctrl-C
-never leaves a half file under the real name. After each chunk of records, `checkpoint()` flushes the files
-to disk and records, atomically, how many input records are fully written and how long each file was at that
-moment. An interrupted run leaves its partial files and the checkpoint; resuming cuts each file back to the
-checkpoint (dropping lines written after it) and says how many input records to skip, so no record is
-written twice or skipped.
+never leaves a half file under the real name. `checkpoint()` flushes the files to disk and records,
+atomically, how many input records are fully written, where the input stood after them, and how long each
+file was at that moment. An interrupted run leaves its partial files and the checkpoint; resuming cuts each
+file back to the checkpoint (dropping lines written after it) and continues the input from the recorded
+position, so no record is written twice or skipped.
+
+An output whose name ends in `.gz`, `.bz2`, `.xz` or `.zst` is compressed, one member per checkpoint: the
+size recorded is always a member boundary, and the members read back as one stream.
 """
 
 from __future__ import annotations
@@ -16,12 +19,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
+from spindetect.compression import Compressor, compression_for, new_compressor
+
 PARTIAL_SUFFIX = ".partial"
 CHECKPOINT_SUFFIX = ".checkpoint.json"
 
 
 class OutputError(RuntimeError):
     """Outputs that cannot be opened, or a checkpoint that does not belong to this run."""
+
+
+def json_line(value: object) -> bytes:
+    """`value` as one line of UTF-8 JSON. A string holding a lone surrogate (which JSON input may carry as
+    an escape, and UTF-8 cannot encode) makes the whole line ASCII with escapes, so the value is written as it
+    was read instead of failing the run."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(value, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def partial_path(path: Path) -> Path:
@@ -56,7 +72,11 @@ class CheckpointedOutputs:
         self.checkpoint_file = checkpoint_path(next(iter(self.paths.values())))
         self.records_done = 0
         self.counts: dict[str, int] = {}
+        # Where the input stood after the last record written, as the caller gave it (None: at the start).
+        self.position: dict | None = None
         self._handles: dict[str, BinaryIO] = {}
+        self._compressions = {name: compression_for(path) for name, path in self.paths.items()}
+        self._compressors: dict[str, Compressor] = {}
         if resume:
             self._open_resumed()
         else:
@@ -75,7 +95,7 @@ class CheckpointedOutputs:
                 self.close()
                 raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
         # From the start, so a run interrupted before its first chunk can also be resumed.
-        self.checkpoint(0, {})
+        self.checkpoint(0, {}, None)
 
     def _open_resumed(self) -> None:
         try:
@@ -105,12 +125,22 @@ class CheckpointedOutputs:
             self._handles[name] = handle
         self.records_done = state["records_done"]
         self.counts = dict(state["counts"])
+        self.position = state.get("position")
 
     def write(self, name: str, line: dict) -> None:
-        self._handles[name].write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
+        data = json_line(line)
+        kind = self._compressions[name]
+        if kind is not None:
+            compressor = self._compressors.get(name)
+            if compressor is None:
+                compressor = self._compressors[name] = new_compressor(kind)
+            data = compressor.compress(data)
+        self._handles[name].write(data)
 
-    def checkpoint(self, records_done: int, counts: Mapping[str, int]) -> None:
-        """Everything written so far covers the first `records_done` input records."""
+    def checkpoint(self, records_done: int, counts: Mapping[str, int], position: dict | None) -> None:
+        """Everything written so far covers the first `records_done` input records, after which the input
+        stood at `position`."""
+        self._end_members()
         sizes = {}
         for name, handle in self._handles.items():
             handle.flush()
@@ -118,12 +148,28 @@ class CheckpointedOutputs:
             sizes[name] = handle.tell()
         self.records_done = records_done
         self.counts = dict(counts)
-        state = {"settings": self.settings, "records_done": records_done, "counts": self.counts, "sizes": sizes}
+        self.position = position
+        state = {
+            "settings": self.settings,
+            "records_done": records_done,
+            "counts": self.counts,
+            "position": position,
+            "sizes": sizes,
+        }
         _write_atomically(self.checkpoint_file, json.dumps(state, indent=2) + "\n")
+
+    def _end_members(self) -> None:
+        for name, compressor in self._compressors.items():
+            self._handles[name].write(compressor.flush())
+        self._compressors.clear()
 
     def finish(self) -> None:
         """Move every file into place and drop the checkpoint: the run is complete."""
+        self._end_members()
         for name, handle in self._handles.items():
+            kind = self._compressions[name]
+            if kind is not None and handle.tell() == 0:
+                handle.write(new_compressor(kind).flush())  # an empty member: `zcat` refuses a 0-byte .gz
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
