@@ -2,17 +2,21 @@
 
 The detector is loaded once, before the server starts. Scoring is CPU-bound and the detector is not meant to
 be shared by threads, so requests are scored one at a time (the server still accepts and queues others).
-Request bodies are capped in bytes and in documents; bad input gets a 4xx answer that says what is wrong,
-and a document that cannot be scored gets its `error` in the answer, never a failed request.
+Request bodies are capped in bytes and in documents; bad input gets a 4xx answer that says what is wrong
+(a 422 names the field without echoing its value), and a document that cannot be scored gets its `error` in
+the answer, never a failed request.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spindetect.render import result_fields
@@ -79,9 +83,22 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 without each error's `input`: the client has it, it can be megabytes, and it can hold what
+    JSON cannot write (NaN, bytes that are not UTF-8), which made FastAPI's own answer a 500."""
+    errors = [{key: value for key, value in entry.items() if key != "input"} for entry in error.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+Threshold = Annotated[
+    float | None,
+    Field(ge=0.0, le=1.0, allow_inf_nan=False, description="Between 0 and 1; default: the model's own threshold."),
+]
+
+
 class ScoreRequest(BaseModel):
     documents: list[str] = Field(description="Texts to score, one document each.", min_length=1)
-    threshold: float | None = Field(None, ge=0.0, le=1.0, description="Default: the model's own threshold.")
+    threshold: Threshold = None
 
 
 class DocumentScore(BaseModel):
@@ -100,7 +117,7 @@ class ScoreResponse(BaseModel):
 class FilterRequest(BaseModel):
     records: list[Any] = Field(description="JSON objects holding the text in `text_field`, or plain strings.", min_length=1)
     text_field: str = "text"
-    threshold: float | None = Field(None, ge=0.0, le=1.0)
+    threshold: Threshold = None
     paragraph_mode: bool = Field(False, description="Cut only spun paragraphs from kept records (listed in spin_cut).")
 
 
@@ -130,6 +147,7 @@ def create_app(detector: Detector, limits: ServiceLimits = ServiceLimits()) -> F
     app = FastAPI(
         title="spindetect",
         summary="Scores text for article-spinner rewrites, tortured phrases and garbled machine translation.",
+        exception_handlers={RequestValidationError: _invalid_request},
     )
     scoring = threading.Lock()
 

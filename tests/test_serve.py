@@ -104,3 +104,32 @@ def test_the_openapi_schema_describes_the_endpoints(server) -> None:
     schema = server.get("/openapi.json").json()
     assert {"/score", "/filter", "/health"} <= set(schema["paths"])
     assert "ScoreRequest" in schema["components"]["schemas"]
+
+
+# Inputs that once got a 500: each must get a 4xx naming what is wrong, or the right answer.
+
+
+def _post(http, path: str, body: str | bytes, content_type: str = "application/json") -> httpx.Response:
+    return http.post(path, content=body, headers={"content-type": content_type})
+
+
+def test_a_lone_surrogate_in_a_wrong_field_gets_a_422_naming_it(server) -> None:
+    response = _post(server, "/score", r'{"documents": "\ud800"}')
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "documents"]
+
+
+@pytest.mark.parametrize("path", ["/score", "/filter"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_threshold_that_is_not_a_finite_number_gets_a_422_naming_it(server, path, value) -> None:
+    field = "documents" if path == "/score" else "records"
+    response = _post(server, path, f'{{"{field}": ["{BODY}"], "threshold": {value}}}')
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "threshold"]
+    assert "finite number" in response.json()["detail"][0]["msg"]
+
+
+def test_a_wrong_value_that_json_cannot_write_gets_a_422_naming_the_field(server) -> None:
+    response = _post(server, "/score", '{"documents": [NaN]}')
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "documents", 0]
