@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from spindetect.detector import Detector
 from spindetect.serve import ServiceLimits, create_app
@@ -44,6 +45,13 @@ def server(detector):
         yield client
     instance.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def client(detector) -> TestClient:
+    """The service in process, with the default limits; an exception in it fails the test with its traceback."""
+    with TestClient(create_app(detector)) as client:
+        yield client
 
 
 def test_health_reports_the_model(server, detector) -> None:
@@ -113,6 +121,22 @@ def _post(http, path: str, body: str | bytes, content_type: str = "application/j
     return http.post(path, content=body, headers={"content-type": content_type})
 
 
+def test_a_lone_surrogate_is_written_back_as_a_replacement_character(server) -> None:
+    body = r'{"records": [{"text": "%s \ud800", "id": "\ud800"}, "%s \udfff"], "threshold": 1.0}' % (BODY, BODY)
+    response = _post(server, "/filter", body)
+    assert response.status_code == 200, response.text
+    decisions = response.json()["decisions"]
+    assert [d["action"] for d in decisions] == ["keep", "keep"]
+    assert decisions[0]["record"] == {"text": f"{BODY} \ufffd", "id": "\ufffd"}
+    assert decisions[1]["record"] == {"text": f"{BODY} \ufffd"}
+
+
+def test_a_lone_surrogate_in_a_field_name_matches_the_same_text_field(server) -> None:
+    response = _post(server, "/filter", r'{"records": [{"\udc00": "%s"}], "text_field": "\udc00", "threshold": 1.0}' % BODY)
+    assert response.status_code == 200, response.text
+    assert response.json()["decisions"][0]["record"] == {"\ufffd": BODY}
+
+
 def test_a_lone_surrogate_in_a_wrong_field_gets_a_422_naming_it(server) -> None:
     response = _post(server, "/score", r'{"documents": "\ud800"}')
     assert response.status_code == 422
@@ -133,3 +157,39 @@ def test_a_wrong_value_that_json_cannot_write_gets_a_422_naming_the_field(server
     response = _post(server, "/score", '{"documents": [NaN]}')
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "documents", 0]
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/score", _nested(10_000)),
+        ("/score", '{"documents": ' + _nested(10_000) + "}"),
+        ("/filter", '{"records": [' + _nested(10_000) + "]}"),
+        ("/filter", '{"records": [{"text": "' + BODY + '", "deep": ' + _nested(300) + "}]}"),
+        ("/score", '{"documents": [' + _nested(300) + "]}"),
+    ],
+)
+def test_json_nested_too_deep_gets_a_422(client, path, body) -> None:
+    response = _post(client, path, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert "nested deeper than" in response.json()["detail"][0]["msg"]
+
+
+def test_a_record_nested_within_the_limit_comes_back_whole(server) -> None:
+    record = {"text": BODY, "deep": json.loads(_nested(90))}
+    response = server.post("/filter", json={"records": [record], "threshold": 1.0})
+    assert response.status_code == 200, response.text
+    assert response.json()["decisions"][0]["record"] == record
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_a_body_that_is_not_utf8_gets_a_4xx_that_says_so(server, content_type) -> None:
+    response = _post(server, "/score", b'{"documents": ["caf\xe9"]}', content_type)
+    assert 400 <= response.status_code < 500
+    if content_type == "application/json":
+        assert response.status_code == 422 and "UTF-8" in response.text
