@@ -455,7 +455,7 @@ def serve(
     cascade: CascadeOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
 ) -> None:
-    """Serve scoring over HTTP: POST /score, POST /filter, GET /health; the schema is at /docs.
+    """Serve scoring over HTTP: POST /score, POST /filter, GET /health; the OpenAPI schema is at /openapi.json.
 
     [bold]Examples[/]
 
@@ -464,6 +464,8 @@ def serve(
       curl -s localhost:8000/score -H 'content-type: application/json' -d '{"documents": ["Some text…"]}'
 
       curl -s localhost:8000/filter -H 'content-type: application/json' -d '{"records": [{"text": "…"}]}'
+
+    There is no /docs page (FastAPI's would load its scripts from a CDN); read the schema at /openapi.json.
     """
     _setup_logging(verbose)
     detector = _load_detector(model, config, cascade)

@@ -224,10 +224,15 @@ class Health(BaseModel):
 
 
 def create_app(detector: Detector, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
-    """The service around one loaded detector."""
+    """The service around one loaded detector.
+
+    No /docs or /redoc page: FastAPI's load their scripts from a CDN, blank offline; the schema is at /openapi.json.
+    """
     app = FastAPI(
         title="spindetect",
         summary="Scores text for article-spinner rewrites, tortured phrases and garbled machine translation.",
+        docs_url=None,
+        redoc_url=None,
         exception_handlers={RequestValidationError: _invalid_request},
     )
     app.router.route_class = JsonBodyRoute

@@ -193,3 +193,9 @@ def test_a_body_that_is_not_utf8_gets_a_4xx_that_says_so(server, content_type) -
     assert 400 <= response.status_code < 500
     if content_type == "application/json":
         assert response.status_code == 422 and "UTF-8" in response.text
+
+
+def test_no_page_loads_assets_from_the_network(server) -> None:
+    assert server.get("/docs").status_code == 404
+    assert server.get("/redoc").status_code == 404
+    assert server.get("/openapi.json").status_code == 200
