@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import uvicorn
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -270,3 +271,25 @@ def create_app(detector: Detector, limits: ServiceLimits = ServiceLimits()) -> F
 
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     return app
+
+
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that calls `on_ready(url)` once it accepts requests (with port 0, on the port it got)."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self.on_ready(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}")
+
+
+def run(app: FastAPI, host: str, port: int, log_level: str, on_ready: Callable[[str], None]) -> None:
+    """Serve `app` until interrupted."""
+    try:
+        AnnouncingServer(uvicorn.Config(app, host=host, port=port, log_level=log_level), on_ready).run()
+    except KeyboardInterrupt:
+        pass

@@ -1,7 +1,11 @@
 """`spindetect serve`: a real HTTP client against a server started on loopback."""
 
 import json
+import queue
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -199,3 +203,40 @@ def test_no_page_loads_assets_from_the_network(server) -> None:
     assert server.get("/docs").status_code == 404
     assert server.get("/redoc").status_code == 404
     assert server.get("/openapi.json").status_code == 200
+
+
+def _first_line_matching(stream, pattern: str, seconds: float) -> re.Match:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + seconds
+    seen = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    pytest.fail(f"no line matching {pattern!r} within {seconds} s; got:\n{''.join(seen)}")
+
+
+def test_serve_says_on_stderr_when_it_is_ready_and_where(tiny_model_dir) -> None:
+    command = [sys.executable, "-m", "spindetect", "serve", "--model", str(tiny_model_dir), "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = _first_line_matching(process.stderr, r"serving (\S+) on (http://127\.0\.0\.1:\d+)", seconds=120)
+        assert ready[1] == str(tiny_model_dir)
+        assert httpx.get(f"{ready[2]}/health", timeout=30).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert process.stdout.read() == ""
