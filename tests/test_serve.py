@@ -1,6 +1,8 @@
-"""`spindetect serve`: a real HTTP client against a server started on loopback."""
+"""`spindetect serve`: a real HTTP client against a server on loopback, the app in process (with the default
+limits, and for the property tests), and the command itself in a subprocess."""
 
 import json
+import math
 import queue
 import re
 import socket
@@ -13,6 +15,8 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spindetect.detector import Detector
 from spindetect.serve import ServiceLimits, create_app
@@ -240,3 +244,94 @@ def test_serve_says_on_stderr_when_it_is_ready_and_where(tiny_model_dir) -> None
         process.terminate()
         process.wait(timeout=30)
     assert process.stdout.read() == ""
+
+
+# Properties: whatever JSON arrives, the answer is never a 5xx, and a 200 has one result per document or
+# record, in order. The values include what once gave a 500: NaN and Infinity, lone surrogates (in strings
+# and keys), wrong types and nesting past the limit.
+
+# Lone surrogates often (`st.text` drops them from an alphabet made of several strategies, so lists are joined).
+ANY_TEXT = st.lists(st.characters(exclude_categories=()) | st.characters(categories=["Cs"]), max_size=12).map("".join)
+FLOATS = st.floats() | st.sampled_from([math.nan, math.inf, -math.inf])
+PROSE = st.builds(lambda before, after: f"{before}{BODY}{after}", ANY_TEXT, ANY_TEXT)
+DOCUMENTS = PROSE | ANY_TEXT
+DEEP = st.integers(1, 200).map(lambda depth: json.loads(_nested(depth)))  # the limit is 100 levels
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | FLOATS | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+THRESHOLDS = FLOATS | st.sampled_from([0.0, 0.5, 1.0]) | JSON_VALUES
+RECORDS = (
+    st.builds(lambda text, others: {**others, "text": text}, DOCUMENTS, st.dictionaries(ANY_TEXT, JSON_VALUES | DEEP, max_size=3))
+    | DOCUMENTS
+    | JSON_VALUES
+)
+FIELDS = st.sampled_from(["documents", "records", "threshold", "text_field", "paragraph_mode"]) | ANY_TEXT
+
+
+def _echoed(value):
+    """`value` as the service writes it back: sent as JSON (where an escaped surrogate pair is one character),
+    with U+FFFD for each lone surrogate and null for NaN and Infinity."""
+    return _mended(json.loads(json.dumps(value)))
+
+
+def _mended(value):
+    if isinstance(value, str):
+        return re.sub("[\ud800-\udfff]", "\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_mended(item) for item in value]
+    if isinstance(value, dict):
+        return {_mended(key): _mended(item) for key, item in value.items()}
+    return value
+
+
+def _answer(client, path: str, body) -> httpx.Response:
+    response = _post(client, path, json.dumps(body))  # json.dumps writes NaN, Infinity and \ud800 escapes
+    assert response.status_code < 500, response.text
+    if response.status_code == 422:
+        assert all(error["loc"] and error["msg"] for error in response.json()["detail"])
+    return response
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=JSON_VALUES | DEEP | st.dictionaries(FIELDS, JSON_VALUES | DEEP, max_size=4), path=st.sampled_from(["/score", "/filter"]))
+def test_any_json_body_gets_an_answer_not_a_server_error(client, body, path) -> None:
+    _answer(client, path, body)
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st.fixed_dictionaries({"documents": st.lists(DOCUMENTS, min_size=1, max_size=3)}, optional={"threshold": THRESHOLDS}))
+def test_score_answers_one_result_per_document_in_order(client, detector, body) -> None:
+    response = _answer(client, "/score", body)
+    if response.status_code == 200:
+        answer = response.json()
+        expected = detector.score([_echoed(document) for document in body["documents"]], threshold=answer["threshold"])
+        assert [(r["spin_score"], r["spin_label"]) for r in answer["results"]] == [
+            (None if e.score is None else round(e.score, 4), e.label) for e in expected
+        ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.fixed_dictionaries(
+        {"records": st.lists(RECORDS, min_size=1, max_size=3)},
+        optional={"threshold": THRESHOLDS, "text_field": st.sampled_from(["text", "id"]) | ANY_TEXT, "paragraph_mode": st.booleans()},
+    )
+)
+def test_filter_answers_one_decision_per_record_in_order(client, body) -> None:
+    response = _answer(client, "/filter", body)
+    if response.status_code == 200:
+        answer = response.json()
+        records = body["records"]
+        text_field = _echoed(body.get("text_field", "text"))
+        assert answer["read"] == len(answer["decisions"]) == len(records)
+        for number, (record, decision) in enumerate(zip(records, answer["decisions"], strict=True), start=1):
+            if decision["action"] == "error":
+                assert decision["record"]["line"] == number
+            else:
+                echoed = _echoed({text_field: record} if isinstance(record, str) else record)
+                others = {key: value for key, value in echoed.items() if key != text_field}
+                assert {key: decision["record"].get(key) for key in others} == others
