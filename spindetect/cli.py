@@ -502,7 +502,7 @@ def _printable(text: str) -> str:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every interface.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on; 0 for any free one.")] = 8000,
     max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Largest request body accepted (413 above).")] = 10_000_000,
     max_documents: Annotated[int, typer.Option("--max-documents", min=1, help="Most documents or records in one request (413 above).")] = 256,
     model: ModelOption = None,
@@ -510,7 +510,7 @@ def serve(
     cascade: CascadeOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is being loaded and done.")] = False,
 ) -> None:
-    """Serve scoring over HTTP: POST /score, POST /filter, GET /health; the schema is at /docs.
+    """Serve scoring over HTTP: POST /score, POST /filter, GET /health; the OpenAPI schema is at /openapi.json.
 
     [bold]Examples[/]
 
@@ -519,15 +519,20 @@ def serve(
       curl -s localhost:8000/score -H 'content-type: application/json' -d '{"documents": ["Some text…"]}'
 
       curl -s localhost:8000/filter -H 'content-type: application/json' -d '{"records": [{"text": "…"}]}'
+
+    One line on stderr says when it is ready, and on which address. There is no /docs page (FastAPI's would
+    load its scripts from a CDN); read the schema at /openapi.json.
     """
     _setup_logging(verbose)
     detector = _load_detector(model, config, cascade)
-    import uvicorn
-
-    from spindetect.serve import ServiceLimits, create_app
+    from spindetect.serve import ServiceLimits, create_app, run
 
     service = create_app(detector, ServiceLimits(max_body_bytes=max_body_bytes, max_documents=max_documents))
-    uvicorn.run(service, host=host, port=port, log_level="info" if verbose else "warning")
+
+    def say_ready(url: str) -> None:
+        stderr.print(f"serving {model or default_model_dir()} on {url} (schema at {url}/openapi.json); Ctrl+C to stop", markup=False)
+
+    run(service, host, port, "info" if verbose else "warning", on_ready=say_ready)
 
 
 @app.command()

@@ -2,17 +2,28 @@
 
 The detector is loaded once, before the server starts. Scoring is CPU-bound and the detector is not meant to
 be shared by threads, so requests are scored one at a time (the server still accepts and queues others).
-Request bodies are capped in bytes and in documents; bad input gets a 4xx answer that says what is wrong,
-and a document that cannot be scored gets its `error` in the answer, never a failed request.
+Request bodies are capped in bytes, in documents and in nesting depth; bad input gets a 4xx answer that says
+what is wrong, and a document that cannot be scored gets its `error` in the answer, never a failed request.
+Every answer is valid JSON: a lone surrogate in the body (the escape `\\ud800` alone, which no UTF-8 can
+carry) is read as U+FFFD, and a 422 names the field without echoing its value.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from spindetect.render import result_fields
@@ -22,6 +33,10 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 10_000_000
 MAX_DOCUMENTS = 256
+# Deeper bodies are refused: real records nest a few levels, and pydantic writes at most about 250.
+MAX_JSON_DEPTH = 100
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,91 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+def read_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A request body parsed as JSON, each lone surrogate in its strings and keys replaced by U+FFFD.
+
+    Malformed JSON raises `json.JSONDecodeError` (FastAPI answers it with a 422); a body that is not UTF-8, is
+    nested deeper than `max_depth` or holds a number Python will not read raises a 422 `HTTPException` saying so.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _unreadable_body(f"request body is not UTF-8 text (at byte {error.start}: {error.reason})") from None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep(max_depth) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # the one other failure: an integer longer than Python converts
+        raise _unreadable_body(f"request body: a number of over {sys.get_int_max_str_digits()} digits") from None
+    return _mended(value, max_depth)
+
+
+def _mended(value: Any, max_depth: int) -> Any:
+    """Parsed JSON with U+FFFD for each lone surrogate in its strings and keys, walked in a loop, not by
+    recursion, since its depth is what is being checked."""
+    root = [value]
+    pending: list[tuple[list | dict, int]] = [(root, 0)]
+    while pending:
+        container, depth = pending.pop()
+        if depth > max_depth:
+            raise _too_deep(max_depth)
+        if isinstance(container, dict) and any(_SURROGATE.search(key) for key in container):
+            mended = {_SURROGATE.sub("\ufffd", key): item for key, item in container.items()}
+            container.clear()
+            container.update(mended)
+        for key, item in container.items() if isinstance(container, dict) else enumerate(container):
+            if isinstance(item, str):
+                container[key] = _SURROGATE.sub("\ufffd", item)
+            elif isinstance(item, list | dict):
+                pending.append((item, depth + 1))
+    return root[0]
+
+
+def _too_deep(max_depth: int) -> HTTPException:
+    return _unreadable_body(f"request body: JSON nested deeper than {max_depth} levels")
+
+
+def _unreadable_body(message: str) -> HTTPException:
+    return HTTPException(422, [{"type": "json_invalid", "loc": ["body"], "msg": message}])
+
+
+class JsonBodyRequest(Request):
+    """A request whose JSON body `read_json` reads."""
+
+    async def json(self) -> Any:
+        return read_json(await self.body())
+
+
+class JsonBodyRoute(APIRoute):
+    """A route that reads its JSON body with `read_json`."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(JsonBodyRequest(request.scope, request.receive))
+
+        return handle
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 without each error's `input`: the client has it, it can be megabytes, and it can hold what
+    JSON cannot write (NaN, bytes that are not UTF-8), which made FastAPI's own answer a 500."""
+    errors = [{key: value for key, value in entry.items() if key != "input"} for entry in error.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+Threshold = Annotated[
+    float | None,
+    Field(ge=0.0, le=1.0, allow_inf_nan=False, description="Between 0 and 1; default: the model's own threshold."),
+]
+
+
 class ScoreRequest(BaseModel):
     documents: list[str] = Field(description="Texts to score, one document each.", min_length=1)
-    threshold: float | None = Field(None, ge=0.0, le=1.0, description="Default: the model's own threshold.")
+    threshold: Threshold = None
 
 
 class DocumentScore(BaseModel):
@@ -100,13 +197,15 @@ class ScoreResponse(BaseModel):
 class FilterRequest(BaseModel):
     records: list[Any] = Field(description="JSON objects holding the text in `text_field`, or plain strings.", min_length=1)
     text_field: str = "text"
-    threshold: float | None = Field(None, ge=0.0, le=1.0)
+    threshold: Threshold = None
     paragraph_mode: bool = Field(False, description="Cut only spun paragraphs from kept records (listed in spin_cut).")
 
 
 class FilterDecisionModel(BaseModel):
     action: Literal["keep", "reject", "error"]
-    record: dict = Field(description="The record to keep, the rejected record with its scores, or the error entry.")
+    record: dict = Field(
+        description="The record to keep, the rejected record with its scores, or the error entry; NaN and Infinity in it come back as null."
+    )
     score: float | None = None
     error: str | None = None
 
@@ -126,11 +225,18 @@ class Health(BaseModel):
 
 
 def create_app(detector: Detector, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
-    """The service around one loaded detector."""
+    """The service around one loaded detector.
+
+    No /docs or /redoc page: FastAPI's load their scripts from a CDN, blank offline; the schema is at /openapi.json.
+    """
     app = FastAPI(
         title="spindetect",
         summary="Scores text for article-spinner rewrites, tortured phrases and garbled machine translation.",
+        docs_url=None,
+        redoc_url=None,
+        exception_handlers={RequestValidationError: _invalid_request},
     )
+    app.router.route_class = JsonBodyRoute
     scoring = threading.Lock()
 
     def check_count(count: int) -> None:
@@ -165,3 +271,25 @@ def create_app(detector: Detector, limits: ServiceLimits = ServiceLimits()) -> F
 
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     return app
+
+
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that calls `on_ready(url)` once it accepts requests (with port 0, on the port it got)."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self.on_ready(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}")
+
+
+def run(app: FastAPI, host: str, port: int, log_level: str, on_ready: Callable[[str], None]) -> None:
+    """Serve `app` until interrupted."""
+    try:
+        AnnouncingServer(uvicorn.Config(app, host=host, port=port, log_level=log_level), on_ready).run()
+    except KeyboardInterrupt:
+        pass
