@@ -19,6 +19,9 @@ imports `datasets` only to build `spin_features`.
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from spindetect.detector import Detector
 
 LABELS = {"keep": "clean", "reject": "spun", "error": None}
+
+# The process that imported this module: scoring in any other one means it was forked from it.
+_IMPORTED_IN = os.getpid()
 
 
 class SpinColumns:
@@ -49,6 +55,7 @@ class SpinColumns:
 
     def __call__(self, batch: Mapping[str, Sequence], indices: Sequence[int] | None = None) -> dict[str, list]:
         require_column(list(batch), self.text_field)
+        _one_thread_if_forked(os.getpid())
         texts = batch[self.text_field]
         where = "this row" if indices is None else "row {}"
         numbers = range(len(texts)) if indices is None else indices
@@ -88,8 +95,8 @@ def add_spin_columns(
 ) -> datasets.Dataset:
     """`dataset` with `spin_score`, `spin_label` and `spin_error` added to every row, in order (see `SpinColumns`).
 
-    `num_proc=N` scores in N processes, each loading the model once. Other keyword arguments go to
-    `Dataset.map` (`desc`, `cache_file_name`, `keep_in_memory`, ...).
+    `num_proc=N` scores in N processes, each loading the model once and scoring on one thread. Other keyword
+    arguments go to `Dataset.map` (`desc`, `cache_file_name`, `keep_in_memory`, ...).
     """
     require_column(dataset.column_names, text_field)
     removed = map_options.get("remove_columns") or []
@@ -110,3 +117,21 @@ def require_column(columns: Collection[str], text_field: str) -> None:
     if text_field not in columns:
         raise KeyError(f"the dataset has no column {text_field!r}; columns: {', '.join(columns)}")
 
+
+@functools.cache  # once per process: the pid is the key
+def _one_thread_if_forked(pid: int) -> None:
+    """In a process forked from the one that imported this module (`map(num_proc=N)` forks its workers), keep
+    torch and scikit-learn to one thread.
+
+    Their thread pools are GNU OpenMP's, and a child forked after its parent ran parallel work there waits
+    forever for the parent's threads, which fork did not copy. One thread per worker is the fair share anyway.
+    """
+    if pid == _IMPORTED_IN:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        # torch keeps its own count and gives it to OpenMP on a thread's first parallel work: set it as well.
+        torch.set_num_threads(1)

@@ -1,12 +1,19 @@
-"""Spin columns on a Hugging Face `datasets` dataset: typed columns and errors naming the dataset's row."""
+"""Spin columns on a Hugging Face `datasets` dataset: typed columns, errors naming the dataset's row, num_proc."""
 
 from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from spindetect.config import RuntimeConfig
 from spindetect.dataset_columns import SpinColumns, add_spin_columns, spin_features
 from spindetect.detector import Detector
+from tests.conftest import ROOT
 from tests.texts import NEWS_SENTENCES
 
 datasets = pytest.importorskip("datasets")
@@ -69,3 +76,46 @@ def test_remove_columns_goes_to_map_with_the_types_of_what_is_left(detector) -> 
     scored = add_spin_columns(dataset, detector, remove_columns="id")
     assert scored.column_names == ["text", "spin_score", "spin_label", "spin_error"]
 
+
+# Run in a child process, so that a hang is a timeout here and not a test run that never ends.
+NUM_PROC_SCRIPT = """
+import json, sys
+import datasets
+from spindetect.dataset_columns import add_spin_columns
+from spindetect.detector import Detector
+
+detector = Detector.load(sys.argv[1])
+texts = json.loads(sys.argv[2])
+detector.score(texts[:1])  # torch's threads run in this process before map forks it: the case that hung
+scored = add_spin_columns(datasets.Dataset.from_dict({"text": texts}), detector, batch_size=2, num_proc=2)
+print(json.dumps(scored.to_dict()))
+"""
+
+
+def test_num_proc_scores_in_forked_workers_as_in_one_process(tiny_model_dir, detector) -> None:
+    texts = [BODY, OTHER, "", BODY, None, OTHER]
+    # Two OpenMP threads even on a one-core machine, where the parent would otherwise have no pool to lose.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "2"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", NUM_PROC_SCRIPT, str(tiny_model_dir), json.dumps(texts)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, so the map's workers go with it on a timeout
+    )
+    try:
+        stdout, stderr = child.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        pytest.fail("Dataset.map(num_proc=2) hung")
+    assert child.returncode == 0, stderr[-3000:]
+    scored = json.loads(stdout.splitlines()[-1])
+    expected = add_spin_columns(datasets.Dataset.from_dict({"text": texts}), detector, batch_size=2).to_dict()
+    assert scored["spin_label"] == expected["spin_label"]
+    assert scored["spin_error"] == expected["spin_error"]
+    assert scored["spin_error"][4] == "row 4: field 'text' is NoneType, not a string"  # numbered across the workers
+    for got, want in zip(scored["spin_score"], expected["spin_score"], strict=True):
+        assert (got is None and want is None) or got == pytest.approx(want, abs=1e-3)
