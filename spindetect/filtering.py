@@ -36,6 +36,9 @@ class FilterSettings:
     paragraph_mode: bool = False
     # Texts longer than this are errors rather than being judged on a part (None: no limit).
     max_chars: int | None = None
+    # How an error names its record, from the record's number: "line 12: ..." for JSON Lines, "row 12: ..." for a
+    # dataset's row. Without "{}" the record is named without a number.
+    where: str = "line {}"
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings:
     """One decision per record, in input order."""
     threshold = detector.threshold if settings.threshold is None else settings.threshold
     for chunk in chunks(records):
-        checked = [_check_length(record, settings.max_chars) for record in chunk]
+        checked = [_check_length(record, settings) for record in chunk]
         scorable = [record for record in checked if record.error is None]
         results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
         for record in checked:
@@ -103,10 +106,11 @@ def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings:
                 yield error_decision(record, record.error)
                 continue
             result = next(results)
+            where = settings.where.format(record.line_number)
             if isinstance(result, str):
-                yield error_decision(record, f"line {record.line_number}: {result}")
+                yield error_decision(record, f"{where}: {result}")
             elif result.score is None:
-                yield error_decision(record, f"line {record.line_number}: {result.error}")
+                yield error_decision(record, f"{where}: {result.error}")
             elif settings.paragraph_mode:
                 yield _paragraph_decision(record, result, threshold, settings.text_field)
             else:
@@ -122,9 +126,11 @@ def error_decision(record: JsonlRecord, reason: str) -> FilterDecision:
     return FilterDecision("error", record.line_number, output, error=reason)
 
 
-def _check_length(record: JsonlRecord, max_chars: int | None) -> JsonlRecord:
+def _check_length(record: JsonlRecord, settings: FilterSettings) -> JsonlRecord:
+    max_chars = settings.max_chars
     if record.error is None and max_chars is not None and len(record.text) > max_chars:
-        error = f"line {record.line_number}: text has {len(record.text):,} characters, over the limit of {max_chars:,}"
+        where = settings.where.format(record.line_number)
+        error = f"{where}: text has {len(record.text):,} characters, over the limit of {max_chars:,}"
         return JsonlRecord(record.line_number, record.fields, None, error)
     return record
 
