@@ -567,11 +567,16 @@ def train(
 
 
 def _print_metrics(model: TrainedModel) -> None:
+    from spindetect.metrics import rate_intervals
+
     test = model.metrics.get("test", {})
     stdout.print(f"threshold {model.threshold:.3f}")
+    intervals = rate_intervals(test) if test else {}
     for key in ("roc_auc", "pr_auc", "f1", "precision", "recall", "false_positive_rate", "tpr_at_1pct_fpr", "tpr_at_5pct_fpr"):
         if key in test:
-            stdout.print(f"test {key:<20} {test[key]:.4f}")
+            interval = intervals.get(f"{key}_ci")
+            shown = f"  95% CI [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""
+            stdout.print(f"test {key:<20} {test[key]:.4f}{shown}")
     for rate, metrics in model.metrics.get("test_by_rate", {}).items():
         stdout.print(f"test rate {rate:<5} roc_auc {metrics.get('roc_auc', float('nan')):.4f}  recall {metrics['recall']:.4f}")
     for style, metrics in model.metrics.get("test_by_style", {}).items():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from spindetect.labeled import LabeledData
-from spindetect.metrics import binary_metrics
+from spindetect.metrics import binary_metrics, rate_intervals
 from spindetect.model import TrainedModel, threshold_for_fpr
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ def score_labeled(
 
 
 def evaluation_report(data: LabeledData, scores: np.ndarray, scored: np.ndarray, threshold: float) -> dict:
-    """Metrics overall and per group (when the data has groups), at `threshold`."""
+    """Metrics overall and per group (when the data has groups), at `threshold`, with 95% Wilson intervals of
+    the precision, recall and false-positive rate (`<rate>_ci`)."""
     labels = data.labels[scored]
     kept_scores = scores[scored]
     report: dict = {
@@ -42,15 +43,19 @@ def evaluation_report(data: LabeledData, scores: np.ndarray, scored: np.ndarray,
         "texts": len(data.texts),
         "not_scored": int((~scored).sum()),
         "rows_without_text": data.skipped,
-        "overall": binary_metrics(labels, kept_scores, threshold),
+        "overall": _with_intervals(binary_metrics(labels, kept_scores, threshold)),
     }
     if data.groups is not None:
         groups = np.array(data.groups)[scored]
         report["by_group"] = {
-            group: binary_metrics(labels[groups == group], kept_scores[groups == group], threshold)
+            group: _with_intervals(binary_metrics(labels[groups == group], kept_scores[groups == group], threshold))
             for group in sorted(set(groups.tolist()))
         }
     return report
+
+
+def _with_intervals(metrics: dict) -> dict:
+    return metrics | rate_intervals(metrics)
 
 
 def markdown_report(report: dict, title: str) -> str:
@@ -60,20 +65,22 @@ def markdown_report(report: dict, title: str) -> str:
         f"# {title}",
         "",
         f"Threshold {report['threshold']:.4f}; {report['texts']} texts, {report['not_scored']} not scored, "
-        f"{report['rows_without_text']} rows without text.",
+        f"{report['rows_without_text']} rows without text. In brackets: 95% Wilson intervals.",
         "",
         "| group | " + " | ".join(REPORT_COLUMNS) + " |",
         "|---" * (len(REPORT_COLUMNS) + 1) + "|",
     ]
     for name, metrics in rows:
-        cells = [_cell(metrics.get(column)) for column in REPORT_COLUMNS]
+        cells = [_cell(metrics.get(column), metrics.get(f"{column}_ci")) for column in REPORT_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, interval: list[float] | None = None) -> str:
     if value is None:
         return "–"
+    if interval is not None:
+        return f"{value:.4f} [{interval[0]:.3f}, {interval[1]:.3f}]"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 

@@ -12,6 +12,7 @@ from spindetect.detector import Detector
 from tests.conftest import ROOT
 from tests.texts import NEWS_SENTENCES
 from spindetect.labeled import LabeledDataError, read_labeled
+from spindetect.metrics import wilson_interval
 from spindetect.model import TrainedModel
 
 runner = CliRunner()
@@ -70,6 +71,29 @@ def test_evaluate_reports_overall_and_per_group(tiny_model_dir, tmp_path) -> Non
     assert "| a | 12 |" in result.stdout
     for name in ("roc.png", "pr.png", "score_histogram.png"):
         assert (report / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_bounds_its_rates_with_wilson_intervals(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["evaluate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    overall = json.loads((report / "report.json").read_text())["overall"]
+    n_clean = overall["n"] - overall["n_spun"]
+    low, high = wilson_interval(round(overall["false_positive_rate"] * n_clean), n_clean)
+    assert overall["false_positive_rate_ci"] == pytest.approx([low, high], abs=1e-4)
+    assert high - low > 0.15  # 16 clean texts bound a rate loosely, whatever it is
+    assert overall["recall_ci"] == pytest.approx(wilson_interval(round(overall["recall"] * 8), 8), abs=1e-4)
+    assert f"| {overall['false_positive_rate']:.4f} [{low:.3f}, {high:.3f}] |" in result.stdout
+
+
+def test_info_bounds_the_test_rates_with_wilson_intervals(tiny_model_dir) -> None:
+    test = TrainedModel.load(tiny_model_dir).metrics["test"]
+    n_clean = test["n"] - test["n_spun"]
+    low, high = wilson_interval(round(test["false_positive_rate"] * n_clean), n_clean)
+    result = runner.invoke(app, ["info", "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"test false_positive_rate  {test['false_positive_rate']:.4f}  95% CI [{low:.4f}, {high:.4f}]" in result.stdout
 
 
 def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_path) -> None:
