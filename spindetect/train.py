@@ -20,7 +20,7 @@ from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.labeled import LABELED_STYLES, labeled_examples
 from spindetect.metrics import binary_metrics, metrics_by_rate, metrics_by_style
-from spindetect.model_card import CARD_FILE, model_card
+from spindetect.model_card import write_model_card
 from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold, out_of_fold_scores
 from spindetect.plots import write_plots
 from spindetect.synth.dataset import (
@@ -120,7 +120,7 @@ def train_model(
             model, features, splits_and_labels, source_ids[train], valid_scores, test_scores, by_rate_scores, rates[by_rate]
         )
     model.save(output_dir)
-    (output_dir / CARD_FILE).write_text(model_card(model), encoding="utf-8")
+    write_model_card(model, output_dir)
     write_plots(
         output_dir / PLOTS_DIR, labels[test], test_scores, threshold, by_rate=(labels[by_rate], by_rate_scores, rates[by_rate])
     )

@@ -120,6 +120,65 @@ def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_pa
     assert cascade_budget.exit_code == 2 and "calibrate" in cascade_budget.stderr
 
 
+def test_calibrate_refuses_a_budget_too_fine_for_its_clean_texts(tiny_model_dir, tmp_path) -> None:
+    """6 clean texts cannot show a 1% false-positive rate: not one of them could be flagged, and the threshold
+    would silently go above them all."""
+    _write_jsonl(tmp_path / "data.jsonl", _rows(9))  # 6 clean, 3 spun
+    output = tmp_path / "calibrated"
+    result = runner.invoke(
+        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
+    )
+    assert result.exit_code == 2
+    assert "6 clean texts cannot measure a 1.00% false-positive budget: it needs at least 100" in " ".join(result.stderr.split())
+    assert not output.exists()
+
+
+def test_calibrate_on_few_clean_texts_warns_with_the_wilson_bound(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())  # 16 clean, 8 spun
+    output = tmp_path / "calibrated"
+    result = runner.invoke(
+        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.1", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    calibration = TrainedModel.load(output).metrics["calibration"]
+    flagged = round(calibration["false_positive_rate"] * 16)
+    low, high = wilson_interval(flagged, 16)
+    assert f"of 16 clean texts (95% CI [{low:.2%}, {high:.2%}]; budget 10.00%)" in result.stdout
+    caught = round(calibration["recall"] * 8)
+    assert calibration["spun_texts"] == 8
+    assert f"recall on the 8 spun texts: {calibration['recall']:.2%} (95% CI [{wilson_interval(caught, 8)[0]:.2%}," in result.stdout
+    warning = " ".join(result.stderr.split())
+    assert f"warning: {flagged} of 16 clean texts are flagged at the new threshold" in warning
+    assert f"as high as {high:.2%} (95% Wilson upper bound); 100 clean texts would let 10 be flagged" in warning
+
+
+def test_a_calibrated_model_says_its_test_metrics_predate_calibration(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())
+    output = tmp_path / "calibrated"
+    calibrate = ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(output)]
+    assert runner.invoke(app, [*calibrate, "--max-fpr", "0.1"]).exit_code == 0
+    trained = TrainedModel.load(tiny_model_dir).threshold
+    model = TrainedModel.load(output)
+
+    result = runner.invoke(app, ["info", "--model", str(output)])
+    assert result.exit_code == 0, result.output
+    assert f"threshold {model.threshold:.3f}\n" in result.stdout
+    assert f"calibrated on {tmp_path / 'data.jsonl'}: threshold {trained:.4f} -> {model.threshold:.4f}: flags" in result.stdout
+    assert f"the test metrics below were measured at threshold {trained:.3f}, before calibration" in result.stdout
+    assert "warning: " in result.stdout  # 16 clean texts: the calibration's warning stays with the model
+
+    card = (output / "MODEL_CARD.md").read_text()
+    assert f"Threshold {model.threshold:.3f}, calibrated on the clean texts of `{tmp_path / 'data.jsonl'}`" in card
+    assert "## Calibration" in card and f"measured at the threshold training chose, {trained:.3f}, before calibration" in card
+    assert f"Measured at threshold {trained:.3f}, before calibration." in card
+
+    # Calibrated again, the test metrics still date from training's threshold, not the first calibration's.
+    again = tmp_path / "again"
+    recalibrate = ["calibrate", str(output), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(again)]
+    assert runner.invoke(app, [*recalibrate, "--max-fpr", "0.2"]).exit_code == 0
+    assert f"Measured at threshold {trained:.3f}, before calibration." in (again / "MODEL_CARD.md").read_text()
+
+
 def test_calibrate_without_clean_texts_says_so(tiny_model_dir, tmp_path) -> None:
     _write_jsonl(tmp_path / "data.jsonl", [{"text": SENTENCES[0] * 3, "label": "spun"}])
     result = runner.invoke(app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), "--max-fpr", "0.01", "--output", str(tmp_path / "m")])
