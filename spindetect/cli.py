@@ -571,6 +571,8 @@ def _print_metrics(model: TrainedModel) -> None:
 
     test = model.metrics.get("test", {})
     stdout.print(f"threshold {model.threshold:.3f}")
+    for warning in model.metrics.get("warnings", []):
+        stdout.print(f"warning: {warning}", markup=False)
     calibration = model.metrics.get("calibration")
     if calibration:
         _print_calibration(calibration)

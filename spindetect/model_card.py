@@ -73,6 +73,7 @@ def model_card(model: TrainedModel) -> str:
         lines += ["| split | clean | spun |", "|---|---|---|"]
         lines += [f"| {split} | {c['clean']} | {c['spun']} |" for split, c in counts.items()]
         lines.append("")
+    lines += [line for warning in metrics.get("warnings", []) for line in (f"**Warning:** {warning}.", "")]
     data = config.data
     if data.synthetic:
         corpora = ", ".join(f"{corpus.name} ({corpus.max_paragraphs} paragraphs)" for corpus in data.corpora)
