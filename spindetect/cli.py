@@ -717,13 +717,17 @@ def calibrate(
 
       spindetect filter crawl.jsonl --model models/mine --out kept.jsonl
     """
-    from spindetect.evaluation import calibrated, calibration_lines, calibration_warning
+    from spindetect.evaluation import calibrated, calibration_lines, calibration_warning, check_budget
     from spindetect.model_card import write_model_card
 
     _setup_logging(verbose)
     if output.resolve() == default_model_dir().resolve():
         raise _fail("--output is the model shipped inside the package; write the calibrated copy elsewhere")
     labeled = _read_labeled(data, text_field, label_field, None, spun_value, clean_value)
+    try:  # before scoring: texts that fail to score only make the clean ones fewer
+        check_budget(int((labeled.labels == 0).sum()), max_fpr)
+    except ValueError as error:
+        raise _fail(f"{data}: {error}") from None
     detector = _load_detector(model, config)
     scores, scored = _score_labeled_with_progress(detector, labeled)
     clean_scores = scores[scored & (labeled.labels == 0)]

@@ -101,14 +101,7 @@ def calibrated(
     Refuses (ValueError) a budget above 0 that the clean texts are too few to measure: under 1/max_fpr of them,
     not one may be flagged, and the threshold would lie above them all as for a budget of 0."""
     clean_texts = int(clean_scores.size)
-    if clean_texts == 0:
-        raise ValueError("no clean texts to calibrate on (labels 0/clean)")
-    if max_fpr > 0 and allowed_false_positives(clean_texts, max_fpr) == 0:
-        raise ValueError(
-            f"{clean_texts} clean texts cannot measure a {max_fpr:.2%} false-positive budget: it needs at least "
-            f"{clean_texts_needed(max_fpr, 1)}, so that one of them may be flagged; give more clean texts, or a budget "
-            f"of 0 to put the threshold above all {clean_texts}"
-        )
+    check_budget(clean_texts, max_fpr)
     threshold = threshold_for_fpr(clean_scores, max_fpr)
     previous = model.metrics.get("calibration")
     calibration = {
@@ -129,6 +122,19 @@ def calibrated(
         cascade_clean_scores=None,
         metrics={**model.metrics, "calibration": calibration},
     )
+
+
+def check_budget(clean_texts: int, max_fpr: float) -> None:
+    """Raises ValueError when `clean_texts` cannot measure a false-positive budget of `max_fpr`: there are none,
+    or, for a budget above 0, too few (under 1/max_fpr) for a single one of them to be flagged."""
+    if clean_texts == 0:
+        raise ValueError("no clean texts to calibrate on (labels 0/clean)")
+    if max_fpr > 0 and allowed_false_positives(clean_texts, max_fpr) == 0:
+        raise ValueError(
+            f"{clean_texts} clean texts cannot measure a {max_fpr:.2%} false-positive budget: it needs at least "
+            f"{clean_texts_needed(max_fpr, 1)}, so that one of them may be flagged; give more clean texts, or a budget "
+            f"of 0 to put the threshold above all {clean_texts}"
+        )
 
 
 def clean_texts_needed(max_fpr: float, flagged: int) -> int:

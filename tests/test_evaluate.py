@@ -131,6 +131,11 @@ def test_calibrate_refuses_a_budget_too_fine_for_its_clean_texts(tiny_model_dir,
     assert result.exit_code == 2
     assert "6 clean texts cannot measure a 1.00% false-positive budget: it needs at least 100" in " ".join(result.stderr.split())
     assert not output.exists()
+    # Refused from the labels alone, before any model is loaded or text scored.
+    no_model = runner.invoke(
+        app, ["calibrate", str(tmp_path / "no-model"), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
+    )
+    assert no_model.exit_code == 2 and "needs at least 100" in " ".join(no_model.stderr.split())
 
 
 def test_calibrate_on_few_clean_texts_warns_with_the_wilson_bound(tiny_model_dir, tmp_path) -> None:
