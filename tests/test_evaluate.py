@@ -248,7 +248,7 @@ def test_labeled_texts_of_one_group_share_a_split(tmp_path) -> None:
 
 
 def test_the_readmes_python_evaluation_and_calibration_recipe(tiny_model_dir, tmp_path) -> None:
-    from spindetect.evaluation import calibrated, evaluation_report, score_labeled
+    from spindetect.evaluation import calibrated, calibration_lines, calibration_warning, evaluation_report, score_labeled
     from spindetect.labeled import read_labeled
 
     prose = [" ".join(NEWS_SENTENCES[(n + k) % len(NEWS_SENTENCES)] for k in range(3)) for n in range(12)]
@@ -262,7 +262,10 @@ def test_the_readmes_python_evaluation_and_calibration_recipe(tiny_model_dir, tm
     report = evaluation_report(data, scores, scored, detector.threshold)
     assert report["overall"]["n"] == 24 and set(report["by_group"]) == {"prose", "salad"}
     clean_scores = scores[scored & (data.labels == 0)]
-    calibrated(detector.model, clean_scores, max_fpr=0.1, source="labeled.jsonl").save(tmp_path / "mine")
+    calibrated_model = calibrated(detector.model, clean_scores, max_fpr=0.1, source="labeled.jsonl")
+    assert calibration_lines(calibrated_model.metrics["calibration"])[0].endswith("budget 10.00%)")
+    assert "95% Wilson upper bound" in calibration_warning(calibrated_model.metrics["calibration"])  # 12 clean texts
+    calibrated_model.save(tmp_path / "mine")
 
     mine = Detector.load(tmp_path / "mine")
     assert np.mean(clean_scores >= mine.threshold) <= 0.1
