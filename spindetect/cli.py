@@ -627,11 +627,21 @@ def train(
 
 
 def _print_metrics(model: TrainedModel) -> None:
+    from spindetect.metrics import rate_intervals
+
     test = model.metrics.get("test", {})
     stdout.print(f"threshold {model.threshold:.3f}")
+    for warning in model.metrics.get("warnings", []):
+        stdout.print(f"warning: {warning}", markup=False)
+    calibration = model.metrics.get("calibration")
+    if calibration:
+        _print_calibration(calibration)
+    intervals = rate_intervals(test) if test else {}
     for key in ("roc_auc", "pr_auc", "f1", "precision", "recall", "false_positive_rate", "tpr_at_1pct_fpr", "tpr_at_5pct_fpr"):
         if key in test:
-            stdout.print(f"test {key:<20} {test[key]:.4f}")
+            interval = intervals.get(f"{key}_ci")
+            shown = f"  95% CI [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""
+            stdout.print(f"test {key:<20} {test[key]:.4f}{shown}")
     for rate, metrics in model.metrics.get("test_by_rate", {}).items():
         stdout.print(f"test rate {rate:<5} roc_auc {metrics.get('roc_auc', float('nan')):.4f}  recall {metrics['recall']:.4f}")
     for style, metrics in model.metrics.get("test_by_style", {}).items():
@@ -656,6 +666,21 @@ def _print_metrics(model: TrainedModel) -> None:
             f"test roc_auc {cascade['test'].get('roc_auc', float('nan')):.4f}, fast classifier alone "
             f"{cascade['test_fast_only'].get('roc_auc', float('nan')):.4f}"
         )
+
+
+def _print_calibration(calibration: dict) -> None:
+    """What calibration set, and that the test metrics printed after it predate it."""
+    from spindetect.evaluation import calibration_lines, calibration_warning, trained_threshold
+
+    for line in calibration_lines(calibration):
+        stdout.print(f"calibrated on {calibration['source']}: {line}", markup=False)
+    warning = calibration_warning(calibration)
+    if warning:
+        stdout.print(f"warning: {warning}", markup=False)
+    stdout.print(
+        f"the test metrics below were measured at threshold {trained_threshold(calibration):.3f}, before calibration; "
+        "roc_auc, pr_auc and tpr_at_*_fpr do not depend on the threshold, the others do"
+    )
 
 
 def _read_labeled(data: Path, text_field: str, label_field: str, group_field: str | None, spun: list[str] | None, clean: list[str] | None):
@@ -752,28 +777,33 @@ def calibrate(
 
       spindetect filter crawl.jsonl --model models/mine --out kept.jsonl
     """
-    from spindetect.evaluation import calibrated
+    from spindetect.evaluation import calibrated, calibration_lines, calibration_warning, check_budget
+    from spindetect.model_card import write_model_card
 
     _setup_logging(verbose)
     if output.resolve() == default_model_dir().resolve():
         raise _fail("--output is the model shipped inside the package; write the calibrated copy elsewhere")
     labeled = _read_labeled(data, text_field, label_field, None, spun_value, clean_value)
+    try:  # before scoring: texts that fail to score only make the clean ones fewer
+        check_budget(int((labeled.labels == 0).sum()), max_fpr)
+    except ValueError as error:
+        raise _fail(f"{data}: {error}") from None
     detector = _load_detector(model, config)
     scores, scored = _score_labeled_with_progress(detector, labeled)
     clean_scores = scores[scored & (labeled.labels == 0)]
+    spun_scores = scores[scored & (labeled.labels == 1)]
     try:
-        new_model = calibrated(detector.model, clean_scores, max_fpr, str(data))
+        new_model = calibrated(detector.model, clean_scores, max_fpr, str(data), spun_scores)
     except ValueError as error:
         raise _fail(f"{data}: {error}") from None
     new_model.save(output)
+    write_model_card(new_model, output)
     calibration = new_model.metrics["calibration"]
-    stdout.print(
-        f"threshold {calibration['previous_threshold']:.4f} -> {calibration['threshold']:.4f}: flags "
-        f"{calibration['false_positive_rate']:.2%} of {calibration['clean_texts']} clean texts (budget {max_fpr:.2%})"
-    )
-    spun_scores = scores[scored & (labeled.labels == 1)]
-    if spun_scores.size:
-        stdout.print(f"recall on the {spun_scores.size} spun texts: {np.mean(spun_scores >= calibration['threshold']):.2%}")
+    for line in calibration_lines(calibration):
+        stdout.print(line, markup=False)
+    warning = calibration_warning(calibration)
+    if warning:
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}")
     stderr.print(f"calibrated model written to {output}")
 
 

@@ -245,9 +245,14 @@ def threshold_for_fpr(clean_scores: np.ndarray, max_fpr: float) -> float:
     if not 0.0 <= max_fpr < 1.0:
         raise ValueError(f"a false-positive rate must be in [0, 1), got {max_fpr}")
     ordered = np.sort(clean_scores)
-    allowed = int(np.floor(max_fpr * ordered.size + 1e-9))
-    highest_passing = ordered[ordered.size - allowed - 1]
+    highest_passing = ordered[ordered.size - allowed_false_positives(ordered.size, max_fpr) - 1]
     return float(min(np.nextafter(highest_passing, np.inf), 1.0))
+
+
+def allowed_false_positives(clean_texts: int, max_fpr: float) -> int:
+    """How many of `clean_texts` known-clean scores a threshold for `max_fpr` lets through: none while
+    clean_texts * max_fpr < 1, and the threshold then lies above them all, whatever the budget."""
+    return int(np.floor(max_fpr * clean_texts + 1e-9))
 
 
 def default_model_dir() -> Path:

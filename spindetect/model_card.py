@@ -1,11 +1,15 @@
 """The model card: what a trained model learned from, what it looks at, how well it does, where it fails.
 
 Written by `spindetect train` next to the model (`MODEL_CARD.md`) from the model's own config and metrics,
-so the numbers in the card are always the ones the model was measured at.
+so the numbers in the card are always the ones the model was measured at; `spindetect calibrate` writes its
+copy's card, which says what calibration changed.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from spindetect.evaluation import calibration_lines, calibration_warning, trained_threshold
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
 from spindetect.model import TrainedModel
 from spindetect.synth.dataset import STYLES
@@ -59,7 +63,7 @@ def model_card(model: TrainedModel) -> str:
         *(f"- {family}" for family in families),
         "",
         f"Classifier: {config.classifier.kind} {dict(config.classifier.params) or ''}".rstrip(),
-        f"Threshold {model.threshold:.3f}, chosen on the validation split ({config.threshold.strategy}).",
+        _threshold_line(model),
         "",
         "## Training data",
         "",
@@ -69,6 +73,7 @@ def model_card(model: TrainedModel) -> str:
         lines += ["| split | clean | spun |", "|---|---|---|"]
         lines += [f"| {split} | {c['clean']} | {c['spun']} |" for split, c in counts.items()]
         lines.append("")
+    lines += [line for warning in metrics.get("warnings", []) for line in (f"**Warning:** {warning}.", "")]
     data = config.data
     if data.synthetic:
         corpora = ", ".join(f"{corpus.name} ({corpus.max_paragraphs} paragraphs)" for corpus in data.corpora)
@@ -81,6 +86,8 @@ def model_card(model: TrainedModel) -> str:
     if data.labeled_files:
         lines.append("Labeled files: " + ", ".join(str(f.path) for f in data.labeled_files))
         lines.append("")
+    if "calibration" in metrics:
+        lines += _calibration_section(metrics["calibration"])
     lines += _metrics_section(metrics)
     lines += ["## Known weaknesses", "", *(f"- {weakness}" for weakness in KNOWN_WEAKNESSES), ""]
     if "training_seconds" in metrics:
@@ -88,8 +95,47 @@ def model_card(model: TrainedModel) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _threshold_line(model: TrainedModel) -> str:
+    strategy = model.config.threshold.strategy
+    calibration = model.metrics.get("calibration")
+    if calibration is None:
+        return f"Threshold {model.threshold:.3f}, chosen on the validation split ({strategy})."
+    return (
+        f"Threshold {model.threshold:.3f}, calibrated on the clean texts of `{calibration['source']}` for a false-positive "
+        f"budget of {calibration['max_fpr']:.2%}; training chose {trained_threshold(calibration):.3f} on the validation "
+        f"split ({strategy})."
+    )
+
+
+def _calibration_section(calibration: dict) -> list[str]:
+    """What `spindetect calibrate` did, and what the test metrics, measured before it, still say."""
+    trained = trained_threshold(calibration)
+    warning = calibration_warning(calibration)
+    return [
+        "## Calibration",
+        "",
+        f"Calibrated with `spindetect calibrate` on the labeled texts of `{calibration['source']}` (95% CI: Wilson "
+        "score intervals):",
+        "",
+        *(f"- {line}" for line in calibration_lines(calibration)),
+        "",
+        *([f"**Warning:** {warning}.", ""] if warning else []),
+        "`--max-fpr` reads from these clean texts from now on, in full mode only (cascade mode's clean scores came "
+        "from the training data and were dropped).",
+        "",
+        f"The test-split metrics below were measured at the threshold training chose, {trained:.3f}, before "
+        "calibration. ROC-AUC, PR-AUC and the TPR at 1% and 5% FPR do not depend on the threshold and still describe "
+        "the model on its own test data. F1, the false-positive rate and every recall and flagged share below hold "
+        f"at {trained:.3f}, not at the new threshold; at the new threshold, what is known is the above, measured on "
+        "the calibration texts.",
+        "",
+    ]
+
+
 def _metrics_section(metrics: dict) -> list[str]:
     lines = ["## Metrics on the test split", ""]
+    if "calibration" in metrics:
+        lines += [f"Measured at threshold {trained_threshold(metrics['calibration']):.3f}, before calibration.", ""]
     test = metrics.get("test", {})
     lines += [
         "| n | ROC-AUC | PR-AUC | F1 | TPR at 1% FPR | TPR at 5% FPR | false-positive rate |",
@@ -144,6 +190,10 @@ def _metrics_section(metrics: dict) -> list[str]:
             "",
         ]
     return lines
+
+
+def write_model_card(model: TrainedModel, directory: Path) -> None:
+    (directory / CARD_FILE).write_text(model_card(model), encoding="utf-8")
 
 
 def cascade_share(cascade: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ import numpy as np
 
 from spindetect.cache import default_cache_dir
 from spindetect.cascade import choose_band
-from spindetect.config import CascadeConfig, SpindetectConfig
+from spindetect.config import CascadeConfig, DataConfig, SpindetectConfig
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import Progress, build_extractor
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
@@ -20,13 +21,14 @@ from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.labeled import LABELED_STYLES, labeled_examples
 from spindetect.metrics import binary_metrics, metrics_by_rate, metrics_by_style
-from spindetect.model_card import CARD_FILE, model_card
+from spindetect.model_card import write_model_card
 from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold, out_of_fold_scores
 from spindetect.plots import write_plots
 from spindetect.synth.dataset import (
     CLEAN_COUNTERPART,
     RATE_SWEEP_SPLIT,
     CorpusLocations,
+    Example,
     build_synthetic_dataset,
     load_sources,
 )
@@ -38,6 +40,13 @@ DATASET_DIR = "dataset"  # the training data as a `datasets` DatasetDict, with i
 PLOTS_DIR = "plots"  # curves and histograms on the test split
 LABELED_COUNTERPART = {LABELED_STYLES[1]: LABELED_STYLES[0]}
 TORTURED_FEATURE = "lx_tortured_phrase_count"
+SPLITS = ("train", "valid", "test")
+CLASS_NAMES = {0: "clean", 1: "spun"}
+# Fewest sources of each class (corpus documents; labeled texts, or groups with a group field) the valid and
+# test splits should hold. A source's paragraphs share a split and resemble each other, so a split's rates are
+# worth about its number of sources: on 10, the 95% Wilson interval of a rate spans 0.28 even at 0 or 1, and
+# more in between (0.24 to 0.76 at a half).
+MIN_SOURCES_PER_CLASS = 10
 
 
 def train_model(
@@ -65,6 +74,9 @@ def train_model(
     examples += labeled_examples(config.data.labeled_files, config.segmentation, config.data, config.seed)
     if not examples:
         raise ValueError("no training examples: the labeled files hold no paragraph long enough to judge")
+    warnings = split_warnings(examples, config.data)
+    for warning in warnings:
+        logger.warning(warning)
     output_dir.mkdir(parents=True, exist_ok=True)
     save_dataset(examples, output_dir / DATASET_DIR, config)
 
@@ -82,9 +94,15 @@ def train_model(
     with FeatureCache(cache_dir / "features.sqlite") as cache:
         features = extractor.score(texts, progress(len(texts)) if progress else None, cache=cache)
 
-    train, valid, test = (splits == name for name in ("train", "valid", "test"))
+    train, valid, test = (splits == name for name in SPLITS)
     classifier = build_classifier(config).fit(features[train], labels[train])
     valid_scores = classifier.predict_proba(features[valid])[:, 1]
+    if np.ptp(valid_scores) < 1e-12:
+        raise ValueError(
+            f"the classifier gives every validation paragraph the same score ({valid_scores[0]:.3f}): it learned "
+            f"nothing from {int(train.sum())} training paragraphs. Give more texts, or a classifier that fits few "
+            "(classifier.kind: logistic_regression)"
+        )
     threshold = choose_threshold(labels[valid], valid_scores, config.threshold.strategy, config.threshold.target_fpr)
     test_scores = classifier.predict_proba(features[test])[:, 1]
     by_rate_scores = _spun_probability(classifier, features[by_rate])
@@ -102,6 +120,7 @@ def train_model(
         ),
         "training_seconds": round(time.monotonic() - started, 1),
     }
+    metrics["warnings"] = warnings
     model = TrainedModel(
         classifier=classifier,
         feature_names=extractor.feature_names,
@@ -120,11 +139,42 @@ def train_model(
             model, features, splits_and_labels, source_ids[train], valid_scores, test_scores, by_rate_scores, rates[by_rate]
         )
     model.save(output_dir)
-    (output_dir / CARD_FILE).write_text(model_card(model), encoding="utf-8")
+    write_model_card(model, output_dir)
     write_plots(
         output_dir / PLOTS_DIR, labels[test], test_scores, threshold, by_rate=(labels[by_rate], by_rate_scores, rates[by_rate])
     )
     return model
+
+
+def split_warnings(examples: list[Example], data: DataConfig) -> list[str]:
+    """What makes the valid and test splits too small to trust: fewer than MIN_SOURCES_PER_CLASS sources of a
+    class in either. Raises ValueError, before any feature is extracted, when a split lacks a class altogether:
+    then the classifier cannot be fitted (train), the threshold cannot be chosen (valid), or ROC-AUC and the
+    false-positive rate cannot be measured (test)."""
+    sources: dict[tuple[str, int], set[str]] = {(split, label): set() for split in SPLITS for label in (0, 1)}
+    for example in examples:
+        if example.split in SPLITS:
+            sources[example.split, example.label].add(example.source_id)
+    count = {key: len(ids) for key, ids in sources.items()}
+    counts = "sources clean/spun by split: " + ", ".join(f"{split} {count[split, 0]}/{count[split, 1]}" for split in SPLITS)
+    needed = math.ceil(MIN_SOURCES_PER_CLASS / min(data.valid_fraction, data.test_fraction))
+    advice = (
+        f"about {needed} source texts of each class would put {MIN_SOURCES_PER_CLASS} of each in the valid and test "
+        f"splits (valid_fraction {data.valid_fraction:g}, test_fraction {data.test_fraction:g})"
+    )
+    missing = [f"the {split} split has no {CLASS_NAMES[label]} paragraphs" for (split, label), n in count.items() if n == 0]
+    if missing:
+        raise ValueError(
+            f"{'; '.join(missing)} ({counts}). Every split needs both classes: train to fit the classifier, valid to "
+            f"choose its threshold, test to measure it; {advice}"
+        )
+    small = [split for split in ("valid", "test") if min(count[split, 0], count[split, 1]) < MIN_SOURCES_PER_CLASS]
+    if not small:
+        return []
+    return [
+        f"the {' and '.join(small)} {'splits hold' if len(small) > 1 else 'split holds'} fewer than {MIN_SOURCES_PER_CLASS} sources "
+        f"of a class ({counts}): the threshold and the test metrics rest on too few texts to trust; {advice}"
+    ]
 
 
 @dataclass(frozen=True)

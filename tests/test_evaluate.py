@@ -12,6 +12,7 @@ from spindetect.detector import Detector
 from tests.conftest import ROOT
 from tests.texts import NEWS_SENTENCES
 from spindetect.labeled import LabeledDataError, read_labeled
+from spindetect.metrics import wilson_interval
 from spindetect.model import TrainedModel
 
 runner = CliRunner()
@@ -72,6 +73,29 @@ def test_evaluate_reports_overall_and_per_group(tiny_model_dir, tmp_path) -> Non
         assert (report / name).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_evaluate_bounds_its_rates_with_wilson_intervals(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["evaluate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    overall = json.loads((report / "report.json").read_text())["overall"]
+    n_clean = overall["n"] - overall["n_spun"]
+    low, high = wilson_interval(round(overall["false_positive_rate"] * n_clean), n_clean)
+    assert overall["false_positive_rate_ci"] == pytest.approx([low, high], abs=1e-4)
+    assert high - low > 0.15  # 16 clean texts bound a rate loosely, whatever it is
+    assert overall["recall_ci"] == pytest.approx(wilson_interval(round(overall["recall"] * 8), 8), abs=1e-4)
+    assert f"| {overall['false_positive_rate']:.4f} [{low:.3f}, {high:.3f}] |" in result.stdout
+
+
+def test_info_bounds_the_test_rates_with_wilson_intervals(tiny_model_dir) -> None:
+    test = TrainedModel.load(tiny_model_dir).metrics["test"]
+    n_clean = test["n"] - test["n_spun"]
+    low, high = wilson_interval(round(test["false_positive_rate"] * n_clean), n_clean)
+    result = runner.invoke(app, ["info", "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"test false_positive_rate  {test['false_positive_rate']:.4f}  95% CI [{low:.4f}, {high:.4f}]" in result.stdout
+
+
 def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_path) -> None:
     rows = _rows()
     _write_jsonl(tmp_path / "data.jsonl", rows)
@@ -94,6 +118,70 @@ def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_pa
 
     cascade_budget = runner.invoke(app, ["score", "-", "--model", str(output), "--cascade", "--max-fpr", "0.1"], input=rows[0]["body"])
     assert cascade_budget.exit_code == 2 and "calibrate" in cascade_budget.stderr
+
+
+def test_calibrate_refuses_a_budget_too_fine_for_its_clean_texts(tiny_model_dir, tmp_path) -> None:
+    """6 clean texts cannot show a 1% false-positive rate: not one of them could be flagged, and the threshold
+    would silently go above them all."""
+    _write_jsonl(tmp_path / "data.jsonl", _rows(9))  # 6 clean, 3 spun
+    output = tmp_path / "calibrated"
+    result = runner.invoke(
+        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
+    )
+    assert result.exit_code == 2
+    assert "6 clean texts cannot measure a 1.00% false-positive budget: it needs at least 100" in " ".join(result.stderr.split())
+    assert not output.exists()
+    # Refused from the labels alone, before any model is loaded or text scored.
+    no_model = runner.invoke(
+        app, ["calibrate", str(tmp_path / "no-model"), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
+    )
+    assert no_model.exit_code == 2 and "needs at least 100" in " ".join(no_model.stderr.split())
+
+
+def test_calibrate_on_few_clean_texts_warns_with_the_wilson_bound(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())  # 16 clean, 8 spun
+    output = tmp_path / "calibrated"
+    result = runner.invoke(
+        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.1", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    calibration = TrainedModel.load(output).metrics["calibration"]
+    flagged = round(calibration["false_positive_rate"] * 16)
+    low, high = wilson_interval(flagged, 16)
+    assert f"of 16 clean texts (95% CI [{low:.2%}, {high:.2%}]; budget 10.00%)" in result.stdout
+    caught = round(calibration["recall"] * 8)
+    assert calibration["spun_texts"] == 8
+    assert f"recall on the 8 spun texts: {calibration['recall']:.2%} (95% CI [{wilson_interval(caught, 8)[0]:.2%}," in result.stdout
+    warning = " ".join(result.stderr.split())
+    assert f"warning: {flagged} of 16 clean texts are flagged at the new threshold" in warning
+    assert f"as high as {high:.2%} (95% Wilson upper bound); 100 clean texts would let 10 be flagged" in warning
+
+
+def test_a_calibrated_model_says_its_test_metrics_predate_calibration(tiny_model_dir, tmp_path) -> None:
+    _write_jsonl(tmp_path / "data.jsonl", _rows())
+    output = tmp_path / "calibrated"
+    calibrate = ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(output)]
+    assert runner.invoke(app, [*calibrate, "--max-fpr", "0.1"]).exit_code == 0
+    trained = TrainedModel.load(tiny_model_dir).threshold
+    model = TrainedModel.load(output)
+
+    result = runner.invoke(app, ["info", "--model", str(output)])
+    assert result.exit_code == 0, result.output
+    assert f"threshold {model.threshold:.3f}\n" in result.stdout
+    assert f"calibrated on {tmp_path / 'data.jsonl'}: threshold {trained:.4f} -> {model.threshold:.4f}: flags" in result.stdout
+    assert f"the test metrics below were measured at threshold {trained:.3f}, before calibration" in result.stdout
+    assert "warning: " in result.stdout  # 16 clean texts: the calibration's warning stays with the model
+
+    card = (output / "MODEL_CARD.md").read_text()
+    assert f"Threshold {model.threshold:.3f}, calibrated on the clean texts of `{tmp_path / 'data.jsonl'}`" in card
+    assert "## Calibration" in card and f"measured at the threshold training chose, {trained:.3f}, before calibration" in card
+    assert f"Measured at threshold {trained:.3f}, before calibration." in card
+
+    # Calibrated again, the test metrics still date from training's threshold, not the first calibration's.
+    again = tmp_path / "again"
+    recalibrate = ["calibrate", str(output), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(again)]
+    assert runner.invoke(app, [*recalibrate, "--max-fpr", "0.2"]).exit_code == 0
+    assert f"Measured at threshold {trained:.3f}, before calibration." in (again / "MODEL_CARD.md").read_text()
 
 
 def test_calibrate_without_clean_texts_says_so(tiny_model_dir, tmp_path) -> None:
@@ -160,7 +248,7 @@ def test_labeled_texts_of_one_group_share_a_split(tmp_path) -> None:
 
 
 def test_the_readmes_python_evaluation_and_calibration_recipe(tiny_model_dir, tmp_path) -> None:
-    from spindetect.evaluation import calibrated, evaluation_report, score_labeled
+    from spindetect.evaluation import calibrated, calibration_lines, calibration_warning, evaluation_report, score_labeled
     from spindetect.labeled import read_labeled
 
     prose = [" ".join(NEWS_SENTENCES[(n + k) % len(NEWS_SENTENCES)] for k in range(3)) for n in range(12)]
@@ -174,7 +262,10 @@ def test_the_readmes_python_evaluation_and_calibration_recipe(tiny_model_dir, tm
     report = evaluation_report(data, scores, scored, detector.threshold)
     assert report["overall"]["n"] == 24 and set(report["by_group"]) == {"prose", "salad"}
     clean_scores = scores[scored & (data.labels == 0)]
-    calibrated(detector.model, clean_scores, max_fpr=0.1, source="labeled.jsonl").save(tmp_path / "mine")
+    calibrated_model = calibrated(detector.model, clean_scores, max_fpr=0.1, source="labeled.jsonl")
+    assert calibration_lines(calibrated_model.metrics["calibration"])[0].endswith("budget 10.00%)")
+    assert "95% Wilson upper bound" in calibration_warning(calibrated_model.metrics["calibration"])  # 12 clean texts
+    calibrated_model.save(tmp_path / "mine")
 
     mine = Detector.load(tmp_path / "mine")
     assert np.mean(clean_scores >= mine.threshold) <= 0.1

@@ -64,6 +64,7 @@ def test_the_walkthrough_runs_on_the_tiny_config(tiny_model_dir: Path, tmp_path:
             "DOCUMENTS_PER_BROWN_FILE": 4,  # 24 texts to train on, 14 and 12 held out: enough to split, quick to score
             "WORK_DIR": str(work_dir),
             "CACHE_DIR": str(tmp_path / "cache"),
+            "MAX_FPR": 0.2,  # 6 clean calibration texts measure a budget of 1/6 at the finest
         },
     )
     # The `python3` kernel should run in this environment (jupyter_client starts the kernelspec's bare `python`
@@ -94,7 +95,8 @@ def test_the_walkthrough_runs_on_the_tiny_config(tiny_model_dir: Path, tmp_path:
     assert printed, "the calibration cell prints the calibrated threshold"
     calibrated = json.loads((work_dir / "models" / "own-calibrated" / "model.json").read_text(encoding="utf-8"))
     assert float(printed.group(1)) == pytest.approx(calibrated["threshold"], abs=1e-4)
-    assert calibrated["metrics"]["calibration"]["false_positive_rate"] <= 0.05
+    assert calibrated["metrics"]["calibration"]["false_positive_rate"] <= 0.2
+    assert "95% Wilson upper bound" in outputs  # the calibration's warning: 6 clean texts are few
 
     shown_images = [output for cell in notebook.cells for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
     written_plots = list((work_dir / "evaluation-report").glob("*.png")) + list((own_model_dir / "plots").glob("*.png"))

@@ -86,3 +86,93 @@ def test_unlisted_tortured_metrics_hide_the_lexicon_count() -> None:
     assert blind["n"] == 4 and blind["n_spun"] == 2
     assert blind["roc_auc"] == 0.5 and blind["recall"] == 0.0  # without the count it sees nothing
     assert _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, ("a", "b"), labels, styles, 0.5) is None
+
+
+def _labeled_file(path, count: int) -> None:
+    """`count` labeled texts, half spun (prose, as users label it in test_evaluate) and half clean (word salad)."""
+    import json
+    import random
+
+    from .texts import NEWS_SENTENCES
+
+    prose = [" ".join(NEWS_SENTENCES[(n + k) % len(NEWS_SENTENCES)] for k in range(3)) + f" Report {n}." for n in range(count)]
+    salad = [" ".join(random.Random(n).sample(text.split(), len(text.split()))) for n, text in enumerate(prose)]
+    rows = [{"text": text, "label": "spun"} for text in prose[: count // 2]]
+    rows += [{"text": text, "label": "clean"} for text in salad[count // 2 :]]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_training_refuses_a_split_without_both_classes(tmp_path) -> None:
+    """12 texts leave the test split without a clean one: no ROC-AUC, no false-positive rate. Refused before
+    any feature is extracted, and no model is written."""
+    from typer.testing import CliRunner
+
+    from spindetect.cli import app
+
+    _labeled_file(tmp_path / "few.jsonl", 12)
+    output = tmp_path / "model"
+    result = CliRunner().invoke(
+        app,
+        ["train", str(ROOT / "configs" / "test.yaml"), "--data", str(tmp_path / "few.jsonl"), "--only-data", "--output", str(output)],
+        env={"SPINDETECT_CACHE": str(tmp_path / "cache")},
+    )
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "the test split has no clean paragraphs (sources clean/spun by split: train 5/3, valid 1/1, test 0/2)" in message
+    assert "about 50 source texts of each class would put 10 of each in the valid and test splits" in message
+    assert not output.exists()
+
+
+def test_training_refuses_a_classifier_that_scores_everything_alike(tmp_path) -> None:
+    """Gradient boosting on 18 training paragraphs makes no split: every score is the same, ROC-AUC 0.5, and
+    any threshold is arbitrary."""
+    from typer.testing import CliRunner
+
+    from spindetect.cli import app
+
+    config = (ROOT / "configs" / "test.yaml").read_text().replace("kind: logistic_regression", "kind: hist_gradient_boosting")
+    (tmp_path / "boosting.yaml").write_text(config)
+    _labeled_file(tmp_path / "few.jsonl", 30)
+    output = tmp_path / "model"
+    result = CliRunner().invoke(
+        app,
+        ["train", str(tmp_path / "boosting.yaml"), "--data", str(tmp_path / "few.jsonl"), "--only-data", "--output", str(output)],
+        env={"SPINDETECT_CACHE": str(tmp_path / "cache")},
+    )
+    assert result.exit_code == 2
+    assert "the classifier gives every validation paragraph the same score" in " ".join(result.stderr.split())
+    assert not (output / "model.json").exists()
+
+
+def test_split_warnings_name_splits_with_fewer_than_the_minimum_of_sources() -> None:
+    from spindetect.config import DataConfig
+    from spindetect.synth.dataset import Example
+    from spindetect.train import MIN_SOURCES_PER_CLASS, split_warnings
+
+    def examples(per_class: dict[str, int]) -> list[Example]:
+        return [
+            Example("text", label, split, f"{split}-{label}-{n}", "clean", 0.0, 0)
+            for split, count in per_class.items()
+            for label in (0, 1)
+            for n in range(count)
+        ]
+
+    data = DataConfig(valid_fraction=0.15, test_fraction=0.15)
+    enough = examples({"train": 50, "valid": MIN_SOURCES_PER_CLASS, "test": MIN_SOURCES_PER_CLASS})
+    assert split_warnings(enough, data) == []
+    (warning,) = split_warnings(examples({"train": 50, "valid": MIN_SOURCES_PER_CLASS, "test": 4}), data)
+    assert warning.startswith("the test split holds fewer than 10 sources of a class (sources clean/spun by split: train 50/50, valid 10/10, test 4/4)")
+    assert "about 67 source texts of each class" in warning
+
+
+def test_a_model_trained_on_small_splits_carries_the_warning(tiny_model_dir) -> None:
+    """configs/test.yaml's Brown sample leaves 4 or 5 sources of a class in the valid and test splits."""
+    from typer.testing import CliRunner
+
+    from spindetect.cli import app
+
+    (warning,) = TrainedModel.load(tiny_model_dir).metrics["warnings"]
+    assert warning.startswith("the valid and test splits hold fewer than 10 sources of a class")
+    assert f"**Warning:** {warning}." in (tiny_model_dir / "MODEL_CARD.md").read_text()
+    result = CliRunner().invoke(app, ["info", "--model", str(tiny_model_dir)])
+    assert f"warning: {warning}" in result.stdout
