@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -17,19 +18,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from spindetect.config import ConfigError, RuntimeConfig, load_config
-from spindetect.features.language_model import LanguageModelUnavailable
-from spindetect.features.resources import ResourceUnavailable
+from spindetect.config import ConfigError, load_config
+from spindetect.errors import LanguageModelUnavailable, ModelError, ResourceUnavailable, default_model_dir
 from spindetect.inputs import InputError, TextDocument, read_text_document
-from spindetect.model import ModelError, TrainedModel, default_model_dir
-from spindetect.render import print_document, result_fields
+from spindetect.progress_log import LogProgress
 
 app = typer.Typer(
     help=(
@@ -53,11 +51,16 @@ def _setup_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=stderr, show_path=False, show_time=False)],
         force=True,
     )
-    # transformers draws its own progress bars and notices on every model load; ours are enough.
-    from transformers.utils import logging as transformers_logging
+    # transformers draws its own progress bars and notices on every model load; ours are enough. Importing it
+    # here would cost seconds before an input is even checked, so it reads these settings when it is imported.
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+    else:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -98,12 +101,18 @@ def _no_status() -> Iterator[None]:
     yield
 
 
+# Seconds between progress lines when stderr is not a terminal (a job log, a file).
+PROGRESS_LOG_SECONDS = 30.0
+
+
 @contextmanager
-def _progress(description: str, total: int | None) -> Iterator[Progress]:
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    if total is not None:
-        columns.append(TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
+def _progress() -> Iterator[Progress | LogProgress]:
+    """A bar on a terminal; elsewhere a progress line every PROGRESS_LOG_SECONDS."""
+    if not stderr.is_terminal:
+        yield LogProgress(lambda line: stderr.print(line, markup=False, highlight=False), PROGRESS_LOG_SECONDS)
+        return
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=stderr, transient=True) as progress:
         yield progress
 
 
@@ -225,8 +234,10 @@ def _read_text_files(files: list[str]) -> tuple[list[TextDocument], int]:
 
 
 def _score_text_files(detector, documents: list[TextDocument], threshold: float | None) -> int:
+    from spindetect.render import print_document
+
     errors = 0
-    with _progress("scoring paragraphs", None) as progress:
+    with _progress() as progress:
         task = progress.add_task("scoring paragraphs", total=None)
         results = detector.score(
             [document.text for document in documents],
@@ -263,10 +274,11 @@ def _write_stdout_line(value: dict) -> None:
 
 def _score_jsonl(detector, inputs, threshold: float | None) -> _JsonlTally:
     from spindetect.filtering import chunks, score_isolating_failures
+    from spindetect.render import result_fields
 
     tally = _JsonlTally()
     sys.stdout.flush()  # results go to the byte stream below; nothing printed earlier may follow them
-    with _progress("records", None) as progress:
+    with _progress() as progress:
         task = progress.add_task("scoring records", total=None)
         try:
             for chunk in chunks(record for record, _ in inputs):
@@ -283,7 +295,7 @@ def _score_jsonl(detector, inputs, threshold: float | None) -> _JsonlTally:
                     tally.errors += output.get("error") is not None
                     _write_stdout_line(output)
                 sys.stdout.buffer.flush()
-                progress.advance(task, len(chunk))
+                progress.update(task, advance=len(chunk), share=inputs.share_read())
         except InputError as error:
             sys.stdout.buffer.flush()
             raise _fail(f"{error} (the {tally.total:,} records before it are written)") from None
@@ -466,7 +478,7 @@ def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
     guard = InterruptGuard()
     last_checkpoint = time.monotonic()
     sys.stdout.flush()  # kept records go to the byte stream; nothing printed earlier may follow them
-    with guard.installed(), _progress("records", None) as progress:
+    with guard.installed(), _progress() as progress:
         task = progress.add_task("filtering records", total=None)
         try:
             for decision in filter_records(detector, counted(inputs), settings):
@@ -482,7 +494,7 @@ def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
                     if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
                         checkpoint()
                         last_checkpoint = time.monotonic()
-                progress.advance(task)
+                progress.update(task, advance=1, share=inputs.share_read())
         except (KeyboardInterrupt, InputError):
             with guard.protected():
                 checkpoint()
@@ -610,7 +622,7 @@ def train(
     from spindetect.synth.dataset import CorpusLocations
     from spindetect.train import train_model
 
-    with _progress("features", None) as progress:
+    with _progress() as progress:
         task = progress.add_task("extracting features", total=None)
 
         def start(total: int):
@@ -626,7 +638,7 @@ def train(
     stderr.print(f"model written to {output}")
 
 
-def _print_metrics(model: TrainedModel) -> None:
+def _print_metrics(model) -> None:
     from spindetect.metrics import rate_intervals
 
     test = model.metrics.get("test", {})
@@ -698,7 +710,7 @@ def _read_labeled(data: Path, text_field: str, label_field: str, group_field: st
 def _score_labeled_with_progress(detector, labeled):
     from spindetect.evaluation import score_labeled
 
-    with _progress("scoring", None) as progress:
+    with _progress() as progress:
         task = progress.add_task("scoring texts", total=None)
         return score_labeled(detector, labeled, lambda done, total: progress.update(task, completed=done, total=total))
 
@@ -810,6 +822,8 @@ def calibrate(
 @app.command()
 def info(model: ModelOption = None) -> None:
     """Show a model's settings and its metrics on its held-out test split."""
+    from spindetect.model import TrainedModel
+
     directory = model or default_model_dir()
     try:
         trained = TrainedModel.load(directory)

@@ -79,6 +79,7 @@ class JsonlInputs:
         self._digest = hashlib.sha256()
         self._start = ReadPosition()
         self._resumed: tuple[BinaryIO, ExitStack] | None = None  # the input a resume stopped in, open
+        self._raw: tuple[int, BinaryIO] | None = None  # the file being read (its index), before decompression
 
     def resume_at(self, position: ReadPosition, sizes: list[int | None]) -> None:
         """Start after `position`, once the inputs are shown to be the ones read up to it (`sizes`: the files'
@@ -113,7 +114,21 @@ class JsonlInputs:
             raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115  (closed by the stack)
         except OSError as error:
             raise InputError(f"{path}: cannot open: {error.strerror or error}") from None
+        self._raw = (index, raw)
         return stack.enter_context(open_decompressed(raw))  # type: ignore[arg-type]
+
+    def share_read(self) -> float | None:
+        """About how much of the input has been read, from 0 to 1, counted in bytes as stored (compressed or
+        not); None when standard input is one of the inputs."""
+        if None in self.sizes or self._raw is None:
+            return None
+        index, raw = self._raw
+        total = sum(self.sizes)  # type: ignore[arg-type]
+        try:
+            here = raw.tell() if not raw.closed else self.sizes[index]
+        except (OSError, ValueError):
+            return None
+        return (sum(self.sizes[:index]) + here) / total if total else 1.0
 
     def __iter__(self) -> Iterator[tuple[JsonlRecord, ReadPosition]]:
         start = self._start

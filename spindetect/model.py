@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from spindetect.cascade import CascadeBand
 from spindetect.config import ConfigError, SpindetectConfig, parse_config
+from spindetect.errors import ModelError, default_model_dir  # noqa: F401  (defined there so the CLI starts fast)
 from spindetect.model_metadata import CalibrationScores, parse_metadata
 
 MODEL_FORMAT_VERSION = 1
@@ -32,10 +33,6 @@ METADATA_FILE = "model.json"
 FAST_MODEL_DIR = "fast"
 # Types skops may rebuild beyond its built-in safe set; anything else in a model file is refused.
 TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
-
-
-class ModelError(RuntimeError):
-    """A model directory that cannot be used, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +252,3 @@ def allowed_false_positives(clean_texts: int, max_fpr: float) -> int:
     return int(np.floor(max_fpr * clean_texts + 1e-9))
 
 
-def default_model_dir() -> Path:
-    """The model shipped inside the package."""
-    return Path(__file__).parent / "models" / "default"

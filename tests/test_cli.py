@@ -175,3 +175,13 @@ def test_info_shows_the_shipped_models_metrics_by_rate_and_style() -> None:
     assert "round_trip" in result.stdout and "cascade:" in result.stdout
     clean_share = metrics["cascade"]["test_clean_share_to_language_model"]
     assert f", {clean_share:.0%} of the clean ones)" in result.stdout
+
+
+def test_the_command_line_starts_without_torch_or_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    # `spindetect --help` and input checks must not wait seconds for heavy imports.
+    code = "import sys, spindetect.cli; print(sorted({'torch', 'sklearn', 'transformers'} & set(sys.modules)))"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

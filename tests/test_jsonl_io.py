@@ -204,3 +204,27 @@ def test_paragraphs_are_ordered_disjoint_slices_of_the_document(document: str) -
         for start, end in paragraph.sentences:
             assert paragraph.start <= start < end <= paragraph.end
         previous_end = paragraph.end
+
+
+def test_a_job_log_gets_progress_lines_with_the_rate_and_time_left(tiny_model_dir, tmp_path, monkeypatch) -> None:
+    source = tmp_path / "feed.jsonl"
+    source.write_bytes(_jsonl(RECORDS))
+    monkeypatch.setattr("spindetect.cli.PROGRESS_LOG_SECONDS", 0.0)  # a line at every step
+    result = runner.invoke(app, ["filter", str(source), "--model", str(tiny_model_dir), "--threshold", "1"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("filtering records:")]
+    assert lines and "10 done" in lines[-1] and "/s" in lines[-1] and "left" in lines[-1]
+
+
+def test_progress_lines_come_at_most_once_per_interval() -> None:
+    from spindetect.progress_log import LogProgress
+
+    now = {"t": 0.0}
+    written: list[str] = []
+    progress = LogProgress(written.append, interval=30.0, clock=lambda: now["t"])
+    task = progress.add_task("scoring texts", total=100)
+    for step in range(100):
+        now["t"] = step  # one text a second
+        progress.update(task, advance=1)
+    assert len(written) == 3  # at 30, 60 and 90 s
+    assert written[0] == "scoring texts: 31 of 100 done, 1.0/s, 30 s so far, about 67 s left"

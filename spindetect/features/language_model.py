@@ -28,16 +28,13 @@ from typing import Protocol
 import torch
 
 from spindetect.cache import build_directory_atomically, default_cache_dir
+from spindetect.errors import LanguageModelUnavailable
 
 logger = logging.getLogger(__name__)
 
 _CACHE_MARKER = "spindetect-cache.json"
 # Held while any model is built or loaded in this process (see the module docstring).
 _LOADING = threading.Lock()
-
-
-class LanguageModelUnavailable(RuntimeError):
-    """The configured language model's package is not installed or its weights cannot be read."""
 
 
 class TokenEncoder(Protocol):

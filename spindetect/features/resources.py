@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from spindetect.errors import ResourceUnavailable
+
 # pocketsphinx scores are logarithms in base 1.0001; this turns them into log10.
 _LOG10_PER_UNIT = math.log10(1.0001)
 # pocketsphinx's score for a word outside its vocabulary.
@@ -17,10 +19,6 @@ _OUT_OF_VOCABULARY = -536870912
 _PROBE_WORD = "aardvark"
 # Scores are integers; the back-off identity holds to within rounding.
 _ROUNDING = 2
-
-
-class ResourceUnavailable(RuntimeError):
-    """A packaged lexical resource is missing; the message says which package to install."""
 
 
 def pocketsphinx_lm_path() -> Path:
