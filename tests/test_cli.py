@@ -185,3 +185,34 @@ def test_the_command_line_starts_without_torch_or_scikit_learn() -> None:
     code = "import sys, spindetect.cli; print(sorted({'torch', 'sklearn', 'transformers'} & set(sys.modules)))"
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "[]"
+
+
+def test_every_command_takes_the_model_as_an_option_and_flags_show_no_value() -> None:
+    from importlib.metadata import version
+
+    assert runner.invoke(app, ["--version"]).stdout.strip() == f"spindetect {version('spindetect')}"
+    for command in ("score", "filter", "evaluate", "calibrate", "serve", "info"):
+        shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert "--model" in shown, command
+        flag_rows = [line for line in shown.splitlines() if "--verbose" in line or "--cascade" in line or "--quiet" in line]
+        assert not any("<bool>" in line for line in flag_rows), command
+    assert "several times faster" not in runner.invoke(app, ["filter", "--help"]).stdout
+
+
+def test_quiet_prints_results_and_errors_only(score_args) -> None:
+    lines = [json.dumps({"text": BODY}), "{broken"]
+    loud = runner.invoke(app, [*score_args, "--jsonl", "-"], input="\n".join(lines))
+    quiet = runner.invoke(app, [*score_args, "--jsonl", "-", "-q"], input="\n".join(lines))
+    assert quiet.stdout == loud.stdout and len(quiet.stdout.splitlines()) == 2
+    assert "scored 1 of 2" in loud.stderr and "scored" not in quiet.stderr
+    missing = runner.invoke(app, [*score_args, "-q", "/nonexistent/file.txt"])
+    assert missing.exit_code == 1 and "no such file" in missing.stderr  # errors are never silenced
+
+
+def test_train_refuses_to_overwrite_a_model_directory_unless_asked(tmp_path) -> None:
+    output = tmp_path / "model"
+    output.mkdir()
+    (output / "model.json").write_text("{}")
+    refused = runner.invoke(app, ["train", "configs/test.yaml", "--output", str(output)])
+    assert refused.exit_code == 2 and "--overwrite" in refused.stderr
+    assert (output / "model.json").read_text() == "{}"

@@ -59,7 +59,7 @@ def test_evaluate_reports_overall_and_per_group(tiny_model_dir, tmp_path) -> Non
     _write_jsonl(tmp_path / "data.jsonl", _rows())
     report = tmp_path / "report"
     result = runner.invoke(
-        app, ["evaluate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--group-field", "site", "--report", str(report)]
+        app, ["evaluate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--group-field", "site", "--report", str(report)]
     )
     assert result.exit_code == 0, result.output
     written = json.loads((report / "report.json").read_text())
@@ -76,7 +76,7 @@ def test_evaluate_reports_overall_and_per_group(tiny_model_dir, tmp_path) -> Non
 def test_evaluate_bounds_its_rates_with_wilson_intervals(tiny_model_dir, tmp_path) -> None:
     _write_jsonl(tmp_path / "data.jsonl", _rows())
     report = tmp_path / "report"
-    result = runner.invoke(app, ["evaluate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--report", str(report)])
+    result = runner.invoke(app, ["evaluate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--report", str(report)])
     assert result.exit_code == 0, result.output
     overall = json.loads((report / "report.json").read_text())["overall"]
     n_clean = overall["n"] - overall["n_spun"]
@@ -101,7 +101,7 @@ def test_calibrate_sets_a_threshold_the_new_model_follows(tiny_model_dir, tmp_pa
     _write_jsonl(tmp_path / "data.jsonl", rows)
     output = tmp_path / "calibrated"
     result = runner.invoke(
-        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0", "--output", str(output)]
+        app, ["calibrate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0", "--output", str(output)]
     )
     assert result.exit_code == 0, result.output
     assert "flags 0.00% of 16 clean texts" in result.stdout
@@ -126,14 +126,14 @@ def test_calibrate_refuses_a_budget_too_fine_for_its_clean_texts(tiny_model_dir,
     _write_jsonl(tmp_path / "data.jsonl", _rows(9))  # 6 clean, 3 spun
     output = tmp_path / "calibrated"
     result = runner.invoke(
-        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
+        app, ["calibrate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
     )
     assert result.exit_code == 2
     assert "6 clean texts cannot measure a 1.00% false-positive budget: it needs at least 100" in " ".join(result.stderr.split())
     assert not output.exists()
     # Refused from the labels alone, before any model is loaded or text scored.
     no_model = runner.invoke(
-        app, ["calibrate", str(tmp_path / "no-model"), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
+        app, ["calibrate", "--model", str(tmp_path / "no-model"), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.01", "--output", str(output)]
     )
     assert no_model.exit_code == 2 and "needs at least 100" in " ".join(no_model.stderr.split())
 
@@ -142,7 +142,7 @@ def test_calibrate_on_few_clean_texts_warns_with_the_wilson_bound(tiny_model_dir
     _write_jsonl(tmp_path / "data.jsonl", _rows())  # 16 clean, 8 spun
     output = tmp_path / "calibrated"
     result = runner.invoke(
-        app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.1", "--output", str(output)]
+        app, ["calibrate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--max-fpr", "0.1", "--output", str(output)]
     )
     assert result.exit_code == 0, result.output
     calibration = TrainedModel.load(output).metrics["calibration"]
@@ -160,7 +160,7 @@ def test_calibrate_on_few_clean_texts_warns_with_the_wilson_bound(tiny_model_dir
 def test_a_calibrated_model_says_its_test_metrics_predate_calibration(tiny_model_dir, tmp_path) -> None:
     _write_jsonl(tmp_path / "data.jsonl", _rows())
     output = tmp_path / "calibrated"
-    calibrate = ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(output)]
+    calibrate = ["calibrate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(output)]
     assert runner.invoke(app, [*calibrate, "--max-fpr", "0.1"]).exit_code == 0
     trained = TrainedModel.load(tiny_model_dir).threshold
     model = TrainedModel.load(output)
@@ -179,14 +179,14 @@ def test_a_calibrated_model_says_its_test_metrics_predate_calibration(tiny_model
 
     # Calibrated again, the test metrics still date from training's threshold, not the first calibration's.
     again = tmp_path / "again"
-    recalibrate = ["calibrate", str(output), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(again)]
+    recalibrate = ["calibrate", "--model", str(output), "--data", str(tmp_path / "data.jsonl"), *LABEL_ARGS, "--output", str(again)]
     assert runner.invoke(app, [*recalibrate, "--max-fpr", "0.2"]).exit_code == 0
     assert f"Measured at threshold {trained:.3f}, before calibration." in (again / "MODEL_CARD.md").read_text()
 
 
 def test_calibrate_without_clean_texts_says_so(tiny_model_dir, tmp_path) -> None:
     _write_jsonl(tmp_path / "data.jsonl", [{"text": SENTENCES[0] * 3, "label": "spun"}])
-    result = runner.invoke(app, ["calibrate", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), "--max-fpr", "0.01", "--output", str(tmp_path / "m")])
+    result = runner.invoke(app, ["calibrate", "--model", str(tiny_model_dir), "--data", str(tmp_path / "data.jsonl"), "--max-fpr", "0.01", "--output", str(tmp_path / "m")])
     assert result.exit_code == 2
     assert "no clean texts" in result.stderr
 
