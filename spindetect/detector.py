@@ -216,7 +216,7 @@ class Detector:
             check_record({text_field: record} if isinstance(record, str) else record, number, text_field, f"record {number}")
             for number, record in enumerate(records, start=1)
         )
-        settings = FilterSettings(text_field, threshold, paragraph_mode, self.runtime.max_document_chars)
+        settings = FilterSettings(text_field, threshold, paragraph_mode, self.runtime.max_document_chars, where="record {}")
         yield from filter_records(self, checked, settings)
 
     def score(

@@ -113,7 +113,8 @@ def read_labeled(
     skipped = 0
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or label_field not in row:
-            raise LabeledDataError(f"{path}: row {number} has no field {label_field!r} (choose it with --label-field)")
+            fields = ", ".join(repr(name) for name in list(row)[:10]) if isinstance(row, dict) else type(row).__name__
+            raise LabeledDataError(f"{path}: row {number} has no label field {label_field!r} (it has: {fields or 'nothing'})")
         text = row.get(text_field)
         if not isinstance(text, str) or not text.strip():
             skipped += 1
@@ -129,10 +130,11 @@ def read_labeled(
     if unknown:
         shown = ", ".join(f"{value!r} ({count})" for value, count in unknown.most_common(5))
         raise LabeledDataError(
-            f"{path}: labels neither spun nor clean: {shown}; name them with --spun-value or --clean-value"
+            f"{path}: labels neither spun nor clean: {shown}; declare them as spun or clean values "
+            "(spun_values / clean_values; --spun-value / --clean-value on the command line)"
         )
     if not texts:
-        raise LabeledDataError(f"{path}: no row has a text in field {text_field!r} (choose it with --text-field)")
+        raise LabeledDataError(f"{path}: no row has a text in field {text_field!r}; is the text in another field?")
     return LabeledData(texts, np.array(labels), groups if group_field is not None else None, skipped)
 
 

@@ -294,3 +294,10 @@ def test_max_fpr_reads_the_threshold_from_the_models_clean_scores(tiny_model_dir
     assert f"threshold {expected:.4f}" in result.stderr
     both = runner.invoke(app, ["score", "-", "--model", str(tiny_model_dir), "--max-fpr", "0.1", "--threshold", "0.5"], input=BODY)
     assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_python_api_errors_name_the_record_and_no_command_line_flag(detector) -> None:
+    decisions = list(detector.filter([{"text": BODY}, {"body": BODY}, {"text": ""}]))
+    errors = [decision.error for decision in decisions if decision.action == "error"]
+    assert len(errors) == 2 and errors[0].startswith("record 2:") and errors[1].startswith("record 3:")
+    assert not any("--" in error for error in errors)
