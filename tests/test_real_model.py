@@ -45,6 +45,13 @@ def test_gguf_is_converted_once_and_a_corrupt_cache_is_rebuilt(tmp_path: Path) -
     shutil.rmtree(tmp_path / "models")
 
 
+def test_loading_the_model_draws_no_progress_bar_of_transformers(capfd) -> None:
+    load_language_model("smollm2-135m")  # converts on first use; the load after that is what users see
+    capfd.readouterr()
+    load_language_model("smollm2-135m")
+    assert "Loading weights" not in capfd.readouterr().err
+
+
 @pytest.fixture(scope="module")
 def default_detector():
     from spindetect.detector import Detector
