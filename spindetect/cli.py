@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -236,10 +236,14 @@ def score(
     if jsonl:
         failed = _score_jsonl(detector, inputs, threshold)
         total = failed.total
+        unjudged = f" ({failed.unjudged:,} unjudged: nothing long enough, or English enough, to judge)" if failed.unjudged else ""
         if failed.errors:
-            stderr.print(f"scored {total - failed.errors} of {total} records; {failed.errors} could not be scored (see their \"error\" field)")
+            stderr.print(
+                f"scored {total - failed.errors} of {total} records{unjudged}; {failed.errors} could not be scored "
+                '(see their "error" field)'
+            )
             raise typer.Exit(1)
-        stderr.print(f"scored {total} records")
+        stderr.print(f"scored {total} records{unjudged}")
     else:
         errors += _score_text_files(detector, documents, threshold)
         if errors:
@@ -276,7 +280,7 @@ def _score_text_files(detector, documents: list[TextDocument], threshold: float 
         )
     for document, result in zip(documents, results, strict=True):
         print_document(stdout, document.name, document.text, result)
-        errors += result.score is None
+        errors += result.error is not None
     return errors
 
 
@@ -284,6 +288,7 @@ class _JsonlTally:
     def __init__(self) -> None:
         self.total = 0
         self.errors = 0
+        self.unjudged = 0
 
 
 def _jsonl_inputs(files: list[str], text_field: str):
@@ -323,6 +328,7 @@ def _score_jsonl(detector, inputs, threshold: float | None) -> _JsonlTally:
                         output = {**record.fields, **result_fields(result)}
                     tally.total += 1
                     tally.errors += output.get("error") is not None
+                    tally.unjudged += output.get("spin_label") == "unjudged"
                     _write_stdout_line(output)
                 sys.stdout.buffer.flush()
                 progress.update(task, advance=len(chunk), share=inputs.share_read())
@@ -353,6 +359,15 @@ def filter_command(
         typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which text is rejected. Default: the model's own."),
     ] = None,
     max_fpr: MaxFprOption = None,
+    unjudged: Annotated[
+        Literal["keep", "reject", "error"],
+        typer.Option(
+            "--unjudged",
+            help="Where records go that have no paragraph long enough, or English enough, to judge (titles, "
+            "captions, menus, foreign text): kept as they are, rejected with spin_label unjudged, or set aside "
+            "as errors.",
+        ),
+    ] = "keep",
     resume: Annotated[
         bool, typer.Option("--resume", metavar="", help="Continue an interrupted run of the same command (needs --out).")
     ] = False,
@@ -405,6 +420,7 @@ def filter_command(
         detector.threshold if threshold is None else threshold,
         paragraphs,
         detector.runtime.max_document_chars,
+        unjudged=unjudged,
     )
     run_description = {
         "inputs": [path if path == "-" else str(Path(path).resolve()) for path in files],
@@ -449,6 +465,7 @@ class _FilterTally:
     kept: int = 0
     rejected: int = 0
     errored: int = 0
+    unjudged: int = 0  # of the above, records with nothing to judge (see --unjudged)
     skipped_by_resume: int = 0
 
     @property
@@ -457,15 +474,18 @@ class _FilterTally:
 
     def checkpoint_counts(self) -> dict[str, int]:
         # Records are read a chunk ahead of their decisions; at a checkpoint only the decided ones count.
-        return {"read": self.decided, "kept": self.kept, "rejected": self.rejected, "errored": self.errored}
+        return {
+            "read": self.decided, "kept": self.kept, "rejected": self.rejected, "errored": self.errored, "unjudged": self.unjudged
+        }
 
     def summary(self, rejected_saved: bool, errors_saved: bool) -> str:
         rejected_note = "" if rejected_saved or not self.rejected else " (not saved: no --rejected)"
         errors_note = "" if errors_saved or not self.errored else " (reasons above)"
         resumed = f" (resumed after {self.skipped_by_resume:,})" if self.skipped_by_resume else ""
+        unjudged = f"; {self.unjudged:,} of them unjudged (nothing long enough, or English enough, to judge)" if self.unjudged else ""
         return (
             f"read {self.read:,}{resumed}: kept {self.kept:,}, rejected {self.rejected:,}{rejected_note}, "
-            f"errored {self.errored:,}{errors_note}"
+            f"errored {self.errored:,}{errors_note}{unjudged}"
         )
 
 
@@ -521,6 +541,7 @@ def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
                         tally.rejected += 1
                     else:
                         tally.errored += 1
+                    tally.unjudged += decision.label == "unjudged"
                     position = ahead.popleft()
                     if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
                         checkpoint()

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
     from spindetect.detector import Detector
 
-LABELS = {"keep": "clean", "reject": "spun", "error": None}
-
 # The process that imported this module: scoring in any other one means it was forked from it.
 _IMPORTED_IN = os.getpid()
 
@@ -70,7 +68,7 @@ class SpinColumns:
         decisions = list(filter_records(self.detector, records, settings))
         return {
             "spin_score": [None if d.score is None else round(d.score, 4) for d in decisions],
-            "spin_label": [LABELS[d.action] for d in decisions],
+            "spin_label": [d.label for d in decisions],
             "spin_error": [d.error for d in decisions],
         }
 

@@ -2,8 +2,8 @@
 
 segment -> features (n-gram, language model) -> classifier -> paragraph scores -> document score.
 The document score is the word-weighted mean of the scores of the paragraphs that can be judged alone
-(long enough, English). Headlines, menus and other short lines are scored and shown, but only decide the
-document when it has nothing longer.
+(long enough, English). Headlines, menus and other short lines are scored and shown, but never decide: a
+document with nothing longer, or nothing in English, is "unjudged", with no score.
 """
 
 from __future__ import annotations
@@ -78,14 +78,20 @@ class ParagraphResult:
 
 @dataclass(frozen=True)
 class DocumentResult:
-    """A document's verdict; `score` is None (and `error` set) when it could not be scored."""
+    """A document's verdict.
+
+    `label` is "spun" or "clean" with a `score`; "unjudged" (no score, `unjudged` saying why: "too_short" or
+    "not_english") when no paragraph is English prose long enough to judge; None (no score, `error` set) when
+    the document could not be scored at all. The paragraphs keep their own scores in every case but the last.
+    """
 
     score: float | None
-    label: str | None  # "spun" or "clean"
+    label: str | None
     threshold: float
     paragraphs: tuple[ParagraphResult, ...]
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    unjudged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,12 +209,15 @@ class Detector:
         threshold: float | None = None,
         text_field: str = "text",
         paragraph_mode: bool = False,
+        unjudged: str = "keep",
     ) -> Iterator[FilterDecision]:
         """One decision per record (a dict holding `text_field`, or a bare string), in order.
 
         Each decision says "keep", "reject" or "error" and carries the record to write; records that
         cannot be scored (no text, empty, binary, longer than `runtime.max_document_chars`) are errors with a
-        reason, never exceptions. In paragraph mode only spun paragraphs are cut from a kept record.
+        reason, never exceptions. In paragraph mode only spun paragraphs are cut from a kept record. A record
+        with nothing to judge (only short lines, or not English) gets the action `unjudged` names, with the
+        label "unjudged".
         """
         from spindetect.filtering import FilterSettings, filter_records  # filtering builds on this module
 
@@ -216,7 +225,9 @@ class Detector:
             check_record({text_field: record} if isinstance(record, str) else record, number, text_field, f"record {number}")
             for number, record in enumerate(records, start=1)
         )
-        settings = FilterSettings(text_field, threshold, paragraph_mode, self.runtime.max_document_chars, where="record {}")
+        settings = FilterSettings(
+            text_field, threshold, paragraph_mode, self.runtime.max_document_chars, where="record {}", unjudged=unjudged
+        )
         yield from filter_records(self, checked, settings)
 
     def score(
@@ -334,9 +345,10 @@ class Detector:
     def _document_result(paragraphs: tuple[ParagraphResult, ...], threshold: float, warnings: list[str]) -> DocumentResult:
         counted = [p for p in paragraphs if p.judged]
         if not counted:
-            counted = list(paragraphs)
-            if any(p.n_words for p in paragraphs):
-                warnings.append("no paragraph is long enough English prose to judge alone; the score rests on short lines")
+            # Titles, menus, captions and foreign text: the classifier learned prose, and on a few words its
+            # score is confident without the evidence to be (clean headlines scored up to 0.78 alone).
+            reason = "not_english" if any(flag.reason == "not_english" for p in paragraphs for flag in p.flags) else "too_short"
+            return DocumentResult(None, "unjudged", threshold, paragraphs, tuple(warnings), unjudged=reason)
         weights = np.array([max(p.n_words, 1) for p in counted], dtype=np.float64)
         score = float(np.average([p.score for p in counted], weights=weights))
         label = "spun" if score >= threshold else "clean"

@@ -33,7 +33,8 @@ REPORT_COLUMNS = (
 def score_labeled(
     detector: Detector, data: LabeledData, progress: Callable[[int, int], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Document scores (NaN where a text could not be scored) and which texts were scored."""
+    """Document scores (NaN where a text could not be scored or is unjudged: only short lines, or not English)
+    and which texts were scored."""
     results = detector.score(data.texts, progress=progress)
     scores = np.array([np.nan if result.score is None else result.score for result in results])
     return scores, ~np.isnan(scores)
@@ -70,7 +71,7 @@ def markdown_report(report: dict, title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        f"Threshold {report['threshold']:.4f}; {report['texts']} texts, {report['not_scored']} not scored, "
+        f"Threshold {report['threshold']:.4f}; {report['texts']} texts, {report['not_scored']} not scored or unjudged, "
         f"{report['rows_without_text']} rows without text. In brackets: 95% Wilson intervals.",
         "",
         "| group | " + " | ".join(REPORT_COLUMNS) + " |",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from spindetect.inputs import JsonlRecord
-from spindetect.render import result_fields
+from spindetect.render import UNJUDGED_REASONS, result_fields
 
 if TYPE_CHECKING:
     from spindetect.detector import Detector, DocumentResult
@@ -25,6 +25,8 @@ CHUNK_RECORDS = 64
 CHUNK_CHARS = 400_000
 
 Action = Literal["keep", "reject", "error"]
+# What happens to a record with nothing long enough, or English enough, to judge (see `DocumentResult`).
+UnjudgedAction = Literal["keep", "reject", "error"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class FilterSettings:
     # How an error names its record, from the record's number: "line 12: ..." for JSON Lines, "row 12: ..." for a
     # dataset's row. Without "{}" the record is named without a number.
     where: str = "line {}"
+    # Records with no paragraph to judge (titles, captions, foreign text) are kept by default: rejecting every
+    # headline would make the filter useless on pages, and such a record carries no evidence of spinning.
+    unjudged: UnjudgedAction = "keep"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class FilterDecision:
     score: float | None = None
     error: str | None = None
     cut: tuple[dict, ...] = field(default=())
+    # "spun", "clean" or "unjudged" as the detector judged the record; None for an error of the record itself.
+    label: str | None = None
 
 
 def chunks(records: Iterable[JsonlRecord]) -> Iterator[list[JsonlRecord]]:
@@ -109,8 +116,10 @@ def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings:
             where = settings.where.format(record.line_number)
             if isinstance(result, str):
                 yield error_decision(record, f"{where}: {result}")
-            elif result.score is None:
+            elif result.error is not None:
                 yield error_decision(record, f"{where}: {result.error}")
+            elif result.label == "unjudged":
+                yield _unjudged_decision(record, result, settings.unjudged, where)
             elif settings.paragraph_mode:
                 yield _paragraph_decision(record, result, threshold, settings.text_field)
             else:
@@ -137,22 +146,31 @@ def _check_length(record: JsonlRecord, settings: FilterSettings) -> JsonlRecord:
 
 def _document_decision(record: JsonlRecord, result: DocumentResult, threshold: float) -> FilterDecision:
     if result.score >= threshold:
-        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, result.score)
-    return FilterDecision("keep", record.line_number, record.fields, result.score)
+        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, result.score, label="spun")
+    return FilterDecision("keep", record.line_number, record.fields, result.score, label="clean")
+
+
+def _unjudged_decision(record: JsonlRecord, result: DocumentResult, action: UnjudgedAction, where: str) -> FilterDecision:
+    if action == "keep":
+        return FilterDecision("keep", record.line_number, record.fields, label="unjudged")
+    if action == "reject":
+        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, label="unjudged")
+    decision = error_decision(record, f"{where}: unjudged: {UNJUDGED_REASONS[result.unjudged]}")
+    return FilterDecision("error", decision.line_number, decision.output, error=decision.error, label="unjudged")
 
 
 def _paragraph_decision(record: JsonlRecord, result: DocumentResult, threshold: float, text_field: str) -> FilterDecision:
     judged = [paragraph for paragraph in result.paragraphs if paragraph.judged]
     spun = [paragraph for paragraph in judged if paragraph.score >= threshold]
-    # Nothing worth keeping: every judgeable paragraph is spun, or (with only short lines) the whole record is.
-    if (judged and len(spun) == len(judged)) or (not judged and result.score >= threshold):
-        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, result.score)
+    # Nothing worth keeping: every judged paragraph is spun (an unjudged record never comes here).
+    if len(spun) == len(judged):
+        return FilterDecision("reject", record.line_number, {**record.fields, **result_fields(result)}, result.score, label="spun")
     text = record.text
     cut = tuple(
         {"start": p.start, "end": p.end, "score": round(p.score, 4), "text": text[p.start : p.end]} for p in spun
     )
     output = {**record.fields, text_field: cut_spans(text, [(p.start, p.end) for p in spun]), "spin_cut": list(cut)}
-    return FilterDecision("keep", record.line_number, output, result.score, cut=cut)
+    return FilterDecision("keep", record.line_number, output, result.score, cut=cut, label="clean")
 
 
 def cut_spans(text: str, spans: list[tuple[int, int]]) -> str:

@@ -28,7 +28,8 @@ KNOWN_WEAKNESSES = (
     "The n-gram reference (CMU trigram model) lacks many modern collocations (\"sanctions relief\"); words it "
     "has not seen together look odd to the lexical features.",
     "Paragraphs under the segmentation's `min_words` (titles, headlines, boilerplate) are scored but not judged; "
-    "a document of short lines only gets no verdict from them.",
+    "a document of short lines only is `unjudged`, with no score: short spun texts (a spun title alone) go "
+    "undetected.",
     "Garbled machine translation is learned from Sinhala->English only (MLQE-PE); other language pairs garble "
     "differently.",
     "The tortured-phrase lexicon finds listed phrases with certainty; unlisted tortured phrases rely on the "

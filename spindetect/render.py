@@ -9,6 +9,10 @@ from spindetect.detector import DocumentResult
 from spindetect.features.spans import FlaggedSpan
 
 SNIPPET_CHARS = 72
+UNJUDGED_REASONS = {
+    "too_short": "no paragraph is long enough to judge",
+    "not_english": "no paragraph long enough to judge is English",
+}
 MAX_SHOWN_SPANS = 8
 CONTEXT_WORDS = 2
 
@@ -24,13 +28,16 @@ def _score_style(score: float, threshold: float) -> str:
 
 def print_document(console: Console, name: str, text: str, result: DocumentResult) -> None:
     """A document's verdict, then each paragraph with its score and strongest signals."""
-    if result.score is None:
-        console.print(f"[bold]{escape(name)}[/]  [yellow]not scored[/]: {escape(result.error or '')}")
+    if result.error is not None:
+        console.print(f"[bold]{escape(name)}[/]  [yellow]not scored[/]: {escape(result.error)}")
         return
     judged = sum(1 for p in result.paragraphs if p.judged)
-    style = _score_style(result.score, result.threshold)
+    if result.score is None:
+        verdict = f"[yellow]UNJUDGED[/] [dim]({UNJUDGED_REASONS[result.unjudged]})[/]"
+    else:
+        verdict = f"[{_score_style(result.score, result.threshold)}]{result.label.upper()} {result.score:.2f}[/]"
     console.print(
-        f"[bold]{escape(name)}[/]  [{style}]{result.label.upper()} {result.score:.2f}[/]  "
+        f"[bold]{escape(name)}[/]  {verdict}  "
         f"[dim](threshold {result.threshold:.2f}; {len(result.paragraphs)} paragraphs, {judged} judged)[/]"
     )
     for warning in result.warnings:
@@ -74,6 +81,8 @@ def result_fields(result: DocumentResult) -> dict:
         "spin_label": result.label,
         "paragraphs": [paragraph.to_json() for paragraph in result.paragraphs],
     }
+    if result.unjudged:
+        fields["spin_unjudged"] = result.unjudged
     if result.warnings:
         fields["spin_warnings"] = list(result.warnings)
     if result.error:

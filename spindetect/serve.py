@@ -183,7 +183,10 @@ class ScoreRequest(BaseModel):
 
 class DocumentScore(BaseModel):
     spin_score: float | None = Field(description="Probability that the document is spun or garbled; null if not scored.")
-    spin_label: Literal["spun", "clean"] | None
+    spin_label: Literal["spun", "clean", "unjudged"] | None = Field(
+        description="unjudged (and no score): no paragraph is English prose long enough to judge; null: not scored."
+    )
+    spin_unjudged: Literal["too_short", "not_english"] | None = None
     paragraphs: list[dict] = Field(description="{start, end, score, flags} per paragraph, offsets into the text.")
     spin_warnings: list[str] = []
     error: str | None = None
@@ -199,10 +202,14 @@ class FilterRequest(BaseModel):
     text_field: str = "text"
     threshold: Threshold = None
     paragraph_mode: bool = Field(False, description="Cut only spun paragraphs from kept records (listed in spin_cut).")
+    unjudged: Literal["keep", "reject", "error"] = Field(
+        "keep", description="What to do with a record with nothing long enough, or English enough, to judge."
+    )
 
 
 class FilterDecisionModel(BaseModel):
     action: Literal["keep", "reject", "error"]
+    label: Literal["spun", "clean", "unjudged"] | None = None
     record: dict = Field(
         description="The record to keep, the rejected record with its scores, or the error entry; NaN and Infinity in it come back as null."
     )
@@ -259,14 +266,19 @@ def create_app(detector: Detector, limits: ServiceLimits = ServiceLimits()) -> F
     def filter_records(request: FilterRequest) -> FilterResponse:
         check_count(len(request.records))
         with scoring:
-            decisions = list(detector.filter(request.records, request.threshold, request.text_field, request.paragraph_mode))
+            decisions = list(detector.filter(
+                request.records, request.threshold, request.text_field, request.paragraph_mode, request.unjudged
+            ))
         counts = {action: sum(d.action == action for d in decisions) for action in ("keep", "reject", "error")}
         return FilterResponse(
             read=len(request.records),
             kept=counts["keep"],
             rejected=counts["reject"],
             errored=counts["error"],
-            decisions=[FilterDecisionModel(action=d.action, record=d.output, score=d.score, error=d.error) for d in decisions],
+            decisions=[
+                FilterDecisionModel(action=d.action, label=d.label, record=d.output, score=d.score, error=d.error)
+                for d in decisions
+            ],
         )
 
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)

@@ -87,19 +87,22 @@ def test_jsonl_keeps_every_record_in_order_with_errors_in_place(score_args) -> N
     assert len(records) == 8  # the blank line is not a record
     assert [r.get("id") for r in records] == [1, None, 3, 4, 6, None, 8, 9]
     scored = [r for r in records if r["spin_score"] is not None]
-    assert [r["id"] for r in scored] == [1, 6, 9]
+    assert [r["id"] for r in scored] == [1, 9]
+    unjudged = records[4]  # a short German line: no verdict, no error, its paragraph still scored
+    assert (unjudged["spin_label"], unjudged["spin_unjudged"], "error" in unjudged) == ("unjudged", "not_english", False)
+    assert 0.0 <= unjudged["paragraphs"][0]["score"] <= 1.0
     for record in scored:
         assert 0.0 <= record["spin_score"] <= 1.0
         assert record["spin_label"] in ("spun", "clean")
         assert record["text"]  # input fields are kept
         for paragraph in record["paragraphs"]:
             assert set(paragraph) == {"start", "end", "score", "flags"}
-    assert [(p["start"], p["end"]) for p in scored[2]["paragraphs"]] == [(0, len(BODY)), (len(BODY) + 2, 2 * len(BODY) + 2)]
-    errors = [r for r in records if r["spin_score"] is None]
+    assert [(p["start"], p["end"]) for p in scored[1]["paragraphs"]] == [(0, len(BODY)), (len(BODY) + 2, 2 * len(BODY) + 2)]
+    errors = [r for r in records if r["spin_score"] is None and r["spin_label"] != "unjudged"]
     assert all(r["error"] for r in errors)
     assert errors[0]["error"].startswith("<stdin>:2: invalid JSON")
     assert "'text'" in errors[1]["error"]
-    assert "5 could not be scored" in result.stderr
+    assert "5 could not be scored" in result.stderr and "1 unjudged" in result.stderr
 
 
 def test_jsonl_text_field_option_and_clean_exit(score_args, tmp_path) -> None:

@@ -30,10 +30,19 @@ def test_short_lines_do_not_move_the_document_score(detector) -> None:
     assert page.label == ("spun" if page.score >= page.threshold else "clean")
 
 
-def test_a_document_of_short_lines_is_scored_with_a_warning(detector) -> None:
+def test_a_document_of_short_lines_is_unjudged_not_given_a_verdict(detector) -> None:
     (result,) = detector.score(["Local News\nMenu\nContact us\n"])
-    assert result.score is not None and result.error is None
-    assert any("short lines" in warning for warning in result.warnings)
+    assert (result.score, result.label, result.unjudged, result.error) == (None, "unjudged", "too_short", None)
+    assert len(result.paragraphs) == 3 and all(0.0 <= p.score <= 1.0 for p in result.paragraphs)
+
+
+def test_a_document_with_no_english_prose_is_unjudged_as_not_english(detector) -> None:
+    german = (
+        "Der Stadtrat hat am Dienstag den Haushalt für das kommende Jahr nach monatelanger Debatte über die Kosten "
+        "für die Reparatur von Straßen und Brücken im ganzen Landkreis beschlossen, wie die Stadt mitteilte."
+    )
+    (result,) = detector.score([german])
+    assert (result.label, result.unjudged, result.score) == ("unjudged", "not_english", None)
 
 
 def test_empty_documents_are_errors_not_scores(detector) -> None:

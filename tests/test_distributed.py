@@ -42,11 +42,13 @@ def test_two_ray_workers_score_every_row_once_in_order_like_one_process(local_ra
         if decision.action == "error":
             assert row["spin_label"] is None and "empty" in row["spin_error"]
             assert row["spin_score"] != row["spin_score"]  # NaN
+        elif decision.label == "unjudged":  # too short to judge: kept, with no score
+            assert row["spin_label"] == "unjudged" and row["spin_score"] != row["spin_score"]
         else:
             # Batched differently (Ray's batches of 32, the filter's growing chunks), a float32 score moves by
             # rounding (4.6e-6 at most here), which can tip its fourth decimal.
             assert row["spin_score"] == pytest.approx(decision.score, abs=1e-4 + 1e-5)
-            assert row["spin_label"] == {"keep": "clean", "reject": "spun"}[decision.action]
+            assert row["spin_label"] == decision.label == {"keep": "clean", "reject": "spun"}[decision.action]
             assert row["spin_error"] is None
     assert sum(row["spin_error"] is not None for row in rows) == 6
 

@@ -301,3 +301,25 @@ def test_python_api_errors_name_the_record_and_no_command_line_flag(detector) ->
     errors = [decision.error for decision in decisions if decision.action == "error"]
     assert len(errors) == 2 and errors[0].startswith("record 2:") and errors[1].startswith("record 3:")
     assert not any("--" in error for error in errors)
+
+
+@pytest.mark.parametrize("unjudged", ["keep", "reject", "error"])
+def test_records_with_nothing_to_judge_go_where_unjudged_says(tiny_model_dir, tmp_path, unjudged) -> None:
+    lines = [json.dumps({"id": 1, "text": BODY}), json.dumps({"id": 2, "text": "Council approves budget after debate"})]
+    out, rejected, errors = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl", tmp_path / "errors.jsonl"
+    result = runner.invoke(
+        app,
+        ["filter", "-", "--model", str(tiny_model_dir), "--threshold", "1", "--unjudged", unjudged,
+         "--out", str(out), "--rejected", str(rejected), "--errors", str(errors)],
+        input="\n".join(lines),
+    )
+    assert result.exit_code == 0, result.output
+    places = {"keep": out, "reject": rejected, "error": errors}
+    headline = [record for record in _read_jsonl(places[unjudged]) if record.get("id") == 2 or record.get("record", {}).get("id") == 2]
+    assert len(headline) == 1
+    if unjudged == "reject":
+        assert headline[0]["spin_label"] == "unjudged" and headline[0]["spin_score"] is None
+    if unjudged == "error":
+        assert "unjudged" in headline[0]["error"]
+    assert [record["id"] for record in _read_jsonl(out)] == ([1, 2] if unjudged == "keep" else [1])
+    assert "1 of them unjudged" in result.stderr

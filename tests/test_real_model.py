@@ -88,3 +88,11 @@ def test_every_spun_body_paragraph_outscores_every_clean_one(default_detector) -
     clean_scores = [p.score for p in clean.paragraphs if p.n_words >= BODY_WORDS]
     assert len(spun_scores) == 16 and len(clean_scores) == 12
     assert min(spun_scores) > max(clean_scores)
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed articles in ../shared/seeds are not present")
+def test_no_line_of_the_clean_seed_alone_is_labelled_spun(default_detector) -> None:
+    # Each line as a record of its own, as a pipeline over headlines, captions and boilerplate would see it.
+    lines = [line for line in (SEEDS / "clean_kyodo_xi_kim.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    labels = [result.label for result in default_detector.score(lines)]
+    assert "spun" not in labels and {"clean", "unjudged"} == set(labels)
