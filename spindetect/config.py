@@ -199,6 +199,14 @@ class CascadeConfig(_Section):
     band_folds: int = Field(5, ge=0)
 
 
+class EvaluationConfig(_Section):
+    """How a trained model is measured beyond its test split."""
+
+    # Folds of the cross-validation by source document that gives the metrics by style and by corpus with
+    # their uncertainty (`spindetect.cross_validation`); 0 or 1 skips it. Each fold refits the classifier.
+    cv_folds: int = Field(5, ge=0)
+
+
 class RuntimeConfig(_Section):
     """Settings for speed and memory. Scores stay as they are up to rounding: in bfloat16 a paragraph's scores move
     a little with the paragraphs batched beside it (on 80 test paragraphs, `batch_tokens` 2048 instead of 512
@@ -225,6 +233,7 @@ class SpindetectConfig(_Section):
     classifier: ClassifierConfig = ClassifierConfig()
     threshold: ThresholdConfig = ThresholdConfig()
     cascade: CascadeConfig = CascadeConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 
     @model_validator(mode="after")

@@ -43,6 +43,15 @@ def rate_intervals(metrics: dict) -> dict[str, list[float]]:
     }
 
 
+def auc_standard_error(auc: float, n_spun: int, n_clean: int) -> float:
+    """Hanley and McNeil's (1982) standard error of a ROC-AUC from `n_spun` positives and `n_clean` negatives.
+    It treats texts as independent; twins made from one source are not, so read it as a lower bound."""
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc**2 / (1 + auc)
+    variance = (auc * (1 - auc) + (n_spun - 1) * (q1 - auc**2) + (n_clean - 1) * (q2 - auc**2)) / (n_spun * n_clean)
+    return math.sqrt(max(variance, 0.0))
+
+
 def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> float:
     """The share of spun texts caught when at most `max_fpr` of clean texts are flagged."""
     fpr, tpr, _ = roc_curve(labels, scores)

@@ -59,7 +59,7 @@ class LogProgress:
 
     def _maybe_report(self, state: _Task) -> None:
         now = self.clock()
-        if now - self.last_line < self.interval:
+        if now - self.last_line < self.interval or state.completed == 0:
             return
         self.last_line = now
         elapsed = max(now - self.started, 1e-9)

@@ -14,6 +14,7 @@ import numpy as np
 from spindetect.cache import default_cache_dir
 from spindetect.cascade import choose_band
 from spindetect.config import CascadeConfig, DataConfig, SpindetectConfig
+from spindetect.cross_validation import cross_validated_metrics
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import Progress, build_extractor
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
@@ -120,6 +121,7 @@ def train_model(
         ),
         "training_seconds": round(time.monotonic() - started, 1),
     }
+    metrics["cross_validated"] = _cross_validated(config, features, labels, styles, rates, examples, splits, threshold)
     metrics["warnings"] = warnings
     model = TrainedModel(
         classifier=classifier,
@@ -216,6 +218,33 @@ def _band_choice_scores(
                 f"valid split and {folds}-fold out-of-fold scores of the train split",
             )
     return _BandChoiceScores(valid_labels, fast_valid, full_valid, "valid split")
+
+
+def _cross_validated(
+    config: SpindetectConfig,
+    features: np.ndarray,
+    labels: np.ndarray,
+    styles: np.ndarray,
+    rates: np.ndarray,
+    examples: list[Example],
+    splits: np.ndarray,
+    threshold: float,
+) -> dict | None:
+    """Metrics by style, corpus and rate from out-of-fold scores over the train, valid and test splits pooled
+    (see `spindetect.cross_validation`); None when switched off or when the folds cannot hold both classes."""
+    pooled = np.isin(splits, SPLITS)
+    groups = np.array([example.source_id for example in examples])[pooled]
+    folds = min(config.evaluation.cv_folds, len(set(groups.tolist())))
+    if folds < 2:
+        return None
+    try:
+        return cross_validated_metrics(
+            config, features[pooled], labels[pooled], styles[pooled], rates[pooled], groups, threshold,
+            CLEAN_COUNTERPART | LABELED_COUNTERPART, folds,
+        )
+    except ValueError as error:
+        logger.warning("no cross-validated metrics: %s", error)
+        return None
 
 
 def _spun_probability(classifier, features: np.ndarray) -> np.ndarray:

@@ -176,3 +176,22 @@ def test_a_model_trained_on_small_splits_carries_the_warning(tiny_model_dir) -> 
     assert f"**Warning:** {warning}." in (tiny_model_dir / "MODEL_CARD.md").read_text()
     result = CliRunner().invoke(app, ["info", "--model", str(tiny_model_dir)])
     assert f"warning: {warning}" in result.stdout
+
+
+def test_training_reports_metrics_by_style_and_corpus_cross_validated_by_source(tiny_model_dir) -> None:
+    model = TrainedModel.load(tiny_model_dir)
+    results = model.metrics["cross_validated"]
+    assert results["folds"] == 5 and results["left_out_styles"] == ["tortured"]
+    assert "tortured" not in results["by_style"]
+    dataset = load_from_disk(str(tiny_model_dir / DATASET_DIR))
+    pooled = sum(
+        sum(style != "tortured" for style in dataset[split]["style"]) for split in ("train", "valid", "test")
+    )
+    assert results["overall"]["n"] == pooled  # every paragraph of every split once, the rate sweep left out
+    for style in ("thesaurus_spin", "phrase_spin", "mt_garble"):
+        metrics = results["by_style"][style]
+        assert 0 <= metrics["roc_auc_se"] < 0.5 and metrics["n_spun"] > 0
+    low, high = results["by_style"]["round_trip"]["false_positive_rate_ci"]
+    assert low <= results["by_style"]["round_trip"]["false_positive_rate"] <= high
+    assert {"brown", "mlqe"} <= set(results["by_corpus"])
+    assert "## Cross-validated by source document" in (tiny_model_dir / "MODEL_CARD.md").read_text()

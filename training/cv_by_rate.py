@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -30,24 +29,17 @@ from datasets import load_from_disk
 from sklearn.metrics import roc_auc_score
 
 from spindetect.cache import default_cache_dir
+from spindetect.cross_validation import corpus_of
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import build_extractor
 from spindetect.features.resources import NGramReference
-from spindetect.metrics import metrics_by_rate
+from spindetect.metrics import auc_standard_error, metrics_by_rate
 from spindetect.model import TrainedModel, out_of_fold_scores
 from spindetect.train import DATASET_DIR
 
 POOLED_SPLITS = ("train", "valid", "test")
 SPUN_STYLE = "thesaurus_spin"
 CLEAN_STYLE = "clean"
-
-
-def auc_standard_error(auc: float, n_spun: int, n_clean: int) -> float:
-    """Hanley and McNeil's standard error of a ROC-AUC from `n_spun` positives and `n_clean` negatives."""
-    q1 = auc / (2 - auc)
-    q2 = 2 * auc**2 / (1 + auc)
-    variance = (auc * (1 - auc) + (n_spun - 1) * (q1 - auc**2) + (n_clean - 1) * (q2 - auc**2)) / (n_spun * n_clean)
-    return math.sqrt(max(variance, 0.0))
 
 
 def by_rate(
@@ -85,7 +77,7 @@ def cross_validate(model_dir: Path, folds: int = 5, cache_dir: Path | None = Non
     styles = np.array([row["style"] for row in rows])
     rates = np.array([row["rate"] for row in rows], dtype=float)
     groups = np.array([row["source_id"] for row in rows])
-    corpora = np.array([source_id.split("/", 1)[0] for source_id in groups])
+    corpora = np.array([corpus_of(source_id) for source_id in groups])
 
     cache_dir = cache_dir or default_cache_dir()
     extractor = build_extractor(model.config, NGramReference.load(), cache_dir)
