@@ -114,7 +114,8 @@ class ThesaurusSpinner:
     ``max_candidates_per_word`` limits the draw to that many of the shortest synonyms of an entry
     (None: the whole entry). Short synonyms are mostly common single words, so a small limit
     imitates the smaller dictionaries of cheaper spinners. ``allow_multiword`` controls whether
-    multiword synonyms may replace a single word. ``allow_capitalised`` lets in the capitalised
+    multiword synonyms may replace a single word; ``only_multiword`` keeps only those (a word becomes a
+    phrase, as the PhraseSpinner makes it). ``allow_capitalised`` lets in the capitalised
     entries Moby lists among synonyms ("battle" -> "Bannockburn", "take" -> "OD"); they are off by
     default because a name dropped mid-sentence is a surface tell the detector should not lean on.
     """
@@ -129,12 +130,14 @@ class ThesaurusSpinner:
         min_word_length: int = 3,
         word_log_frequency: Callable[[str], float | None] | None = None,
         common_synonyms: int | None = None,
+        only_multiword: bool = False,
     ) -> None:
         self.thesaurus = thesaurus
         self.rate = rate
         self.max_candidates_per_word = max_candidates_per_word
         self.allow_multiword = allow_multiword
         self.allow_capitalised = allow_capitalised
+        self.only_multiword = only_multiword
         self.min_word_length = min_word_length
         self.word_log_frequency = word_log_frequency
         self.common_synonyms = common_synonyms
@@ -144,18 +147,13 @@ class ThesaurusSpinner:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {self.rate}")
         slots = word_slots(text)
-        # Words written with an initial capital mid-sentence are names here (ALL CAPS is not).
-        proper_nouns = {
-            slot.word.lower()
-            for slot in slots
-            if slot.word[:1].isupper() and not slot.word.isupper() and not slot.sentence_start
-        }
+        names = proper_nouns(slots)
         sources: dict[str, SynonymSource | None] = {}
 
         candidates: list[_Candidate] = []
         for slot in slots:
             base = _without_possessive(slot.word)
-            if not self._eligible(base, slot.sentence_start, proper_nouns):
+            if not self.eligible(base, slot.sentence_start, names):
                 continue
             key = base.lower()
             if key not in sources:
@@ -181,7 +179,8 @@ class ThesaurusSpinner:
             replacements.append((candidate.start, end, match_case(replacement, candidate.base)))
         return splice(text, sorted(replacements), len(candidates))
 
-    def _eligible(self, word: str, sentence_start: bool, proper_nouns: set[str]) -> bool:
+    def eligible(self, word: str, sentence_start: bool, proper_nouns: set[str]) -> bool:
+        """Whether ``word`` is a content word this spinner may swap (``proper_nouns``: `proper_nouns` of the text)."""
         if len(word) < self.min_word_length or not _LETTERS.fullmatch(word):
             return False
         lower = word.lower()
@@ -228,6 +227,8 @@ class ThesaurusSpinner:
     ) -> SynonymSource | None:
         if not self.allow_multiword:
             synonyms = tuple(s for s in synonyms if " " not in s)
+        if self.only_multiword:
+            synonyms = tuple(s for s in synonyms if " " in s)
         if not self.allow_capitalised:
             synonyms = tuple(s for s in synonyms if s == s.lower())
         if self.common_synonyms is not None and self.word_log_frequency is not None:
@@ -254,12 +255,22 @@ class ThesaurusSpinner:
     def draw(self, source: SynonymSource, original: str, rng: random.Random) -> str | None:
         """A uniformly drawn usable synonym (rejection sampling over the entry), or None."""
         for _ in range(_MAX_DRAWS):
-            synonym = source.synonyms[rng.randrange(len(source.synonyms))]
-            if source.readings:
-                synonym = inflect(synonym, source.readings)
-            if synonym is not None and synonym.lower() != original:
+            synonym = _usable(source.synonyms[rng.randrange(len(source.synonyms))], source, original)
+            if synonym is not None:
                 return synonym
         return None
+
+    def first_listed(self, source: SynonymSource, original: str) -> str | None:
+        """The first usable synonym in the entry's order, or None: the policy of spinners that always take
+        the first synonym of their list instead of a random one."""
+        return next((usable for synonym in source.synonyms if (usable := _usable(synonym, source, original))), None)
+
+
+def _usable(synonym: str, source: SynonymSource, original: str) -> str | None:
+    """``synonym`` in the original word's form, or None where it cannot be put in it or gives the word back."""
+    if source.readings:
+        synonym = inflect(synonym, source.readings)
+    return synonym if synonym is not None and synonym.lower() != original else None
 
 
 def splice(text: str, replacements: list[tuple[int, int, str]], candidates: int) -> SpinResult:
@@ -296,6 +307,15 @@ def word_slots(text: str) -> list[WordSlot]:
         slots.append(WordSlot(match.start(), match.group(), starts))
         previous = match
     return slots
+
+
+def proper_nouns(slots: list[WordSlot]) -> set[str]:
+    """The words (lowercased) of a text written with an initial capital mid-sentence: names here (ALL CAPS is not)."""
+    return {
+        slot.word.lower()
+        for slot in slots
+        if slot.word[:1].isupper() and not slot.word.isupper() and not slot.sentence_start
+    }
 
 
 def _opens_sentence(gap: str, previous_word: str) -> bool:
