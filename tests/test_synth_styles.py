@@ -23,13 +23,13 @@ from spindetect.synth.dataset import (
     load_sources,
     tortured_twins,
 )
-from spindetect.synth.phrases import PhraseSpinner
+from spindetect.synth.phrases import PhraseSpinner, listed_function_phrases
 from spindetect.synth.storage import CARD_FILE, save_dataset
 from spindetect.synth.tortured import TorturedPhraseInserter
 from spindetect.synth.translation import GARBLED, RoundTripTranslator, read_translations, translated_paragraphs
 
 from .conftest import BROWN_SAMPLE, ROOT
-from .test_synth import write_thesaurus
+from .test_synth import undo_spans, write_thesaurus
 
 
 @pytest.fixture
@@ -38,10 +38,17 @@ def phrase_thesaurus(tmp_path: Path) -> MobyThesaurus:
         tmp_path,
         [
             "according to,consistent with,in accordance with",
+            "accordance,agreement,harmony",
             "account for,bring home to,explain",
+            "be in,attend,inhabit",
+            "consistent,compatible,uniform",
             "each,each and every,every",
             "however,even so,nevertheless",
-            "office,bureau,agency",
+            "office,branch office,bureau,agency",
+            "own,have,possess",
+            "report,account,statement",
+            "since,as,because of",
+            "throughout,all through,during",
         ],
     )
 
@@ -68,7 +75,7 @@ def test_phrase_spinner_keeps_punctuated_words_apart_and_rate_zero_changes_nothi
     text = "They spoke according. To each his own."
     assert PhraseSpinner(phrase_thesaurus, 0.0).spin(text, random.Random(1)).text == text
     spun = PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(1))
-    assert [original for _, _, original in spun.spans] == ["each"]
+    assert [original for _, _, original in spun.spans] == ["each", "own"]
 
 
 def test_phrase_spins_at_two_rates_are_nested(phrase_thesaurus) -> None:
@@ -80,6 +87,95 @@ def test_phrase_spins_at_two_rates_are_nested(phrase_thesaurus) -> None:
     low_originals = [original for _, _, original in low.spans]
     high_originals = [original for _, _, original in high.spans]
     assert set(low_originals) <= set(high_originals)
+
+
+def test_connectives_listed_under_function_words_become_the_words_listing_them(phrase_thesaurus) -> None:
+    # "during" and "because of" have no entry of their own; "throughout" and "since" list them.
+    text = "During the war they left because of the rain. He is in the office."
+    spun = PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(1))
+    assert spun.text == "Throughout the war they left since the rain. He is in the office."
+    # "is in" is the headword "be in", but a phrase of auxiliaries and prepositions is grammar, not a connective.
+    assert [original for _, _, original in spun.spans] == ["During", "because of"]
+
+
+def test_real_moby_lists_connectives_under_function_words() -> None:
+    moby = MobyThesaurus.load()
+    listed = listed_function_phrases(moby)
+    assert "throughout" in listed["during"] and "each" in listed["every"]
+    assert "because of" in listed and "as well as" in listed
+    assert all(phrase not in moby for phrase in listed)  # phrases with entries are spun from their entries
+
+
+def test_content_words_become_multiword_synonyms(phrase_thesaurus) -> None:
+    text = "The offices wrote a report."
+    spun = PhraseSpinner(phrase_thesaurus, 1.0, content_words=1.0).spin(text, random.Random(3))
+    # "office" has a multiword synonym (re-inflected), "report" none: left to the thesaurus spinner.
+    assert spun.text == "The branch offices wrote a report."
+    assert PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(3)).text == text
+
+
+def test_chained_spin_changes_a_replaced_phrase_again(phrase_thesaurus) -> None:
+    text = "According to the report, it was late."
+    first_level = {"Consistent with", "In accordance with"}
+    for seed in range(8):
+        once = PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(seed))
+        twice = PhraseSpinner(phrase_thesaurus, 1.0, chain=1.0, chain_depth=1).spin(text, random.Random(seed))
+        ((start, end, _),) = once.spans
+        ((chained_start, chained_end, original),) = twice.spans
+        assert once.text[start:end] in first_level and original == "According to"
+        # The same first choice, then a word of it spun again: "in accordance with" -> "in harmony with".
+        expected = {
+            "Consistent with": {"Compatible with", "Uniform with"},
+            "In accordance with": {"In agreement with", "In harmony with"},
+        }[once.text[start:end]]
+        assert twice.text[chained_start:chained_end] in expected
+
+
+def test_first_synonym_policy_takes_the_first_listed_synonym(phrase_thesaurus) -> None:
+    text = "According to them, each kept his own office; however, during the war they left."
+    for seed in range(4):
+        spun = PhraseSpinner(phrase_thesaurus, 1.0, first_synonym_share=1.0).spin(text, random.Random(seed))
+        assert spun.text == "Consistent with them, each and every kept his have office; even so, throughout the war they left."
+    randomly = {PhraseSpinner(phrase_thesaurus, 1.0).spin(text, random.Random(seed)).text for seed in range(8)}
+    assert len(randomly) > 1
+
+
+def test_sentence_rates_leave_some_sentences_untouched_and_spin_others_heavily(phrase_thesaurus) -> None:
+    sentence = "However, each office, according to each report, was late since then."  # 5 candidates
+    text = " ".join([sentence] * 12)
+
+    def touched_per_sentence(spun) -> list[int]:
+        counts = [0] * 12
+        for start, _, _ in spun.spans:
+            counts[spun.text.count(".", 0, start)] += 1  # no synonym here holds a period
+        return counts
+
+    varied_untouched = uniform_untouched = varied_heavy = uniform_heavy = 0
+    for seed in range(10):
+        varied = PhraseSpinner(phrase_thesaurus, 0.3, untouched_sentences=0.3, sentence_spread=1.0).spin(text, random.Random(seed))
+        uniform = PhraseSpinner(phrase_thesaurus, 0.3).spin(text, random.Random(seed))
+        varied_untouched += touched_per_sentence(varied).count(0)
+        uniform_untouched += touched_per_sentence(uniform).count(0)
+        varied_heavy += sum(count >= 4 for count in touched_per_sentence(varied))
+        uniform_heavy += sum(count >= 4 for count in touched_per_sentence(uniform))
+        # Nested still: what a low rate replaces, a higher one replaces too.
+        higher = PhraseSpinner(phrase_thesaurus, 0.6, untouched_sentences=0.3, sentence_spread=1.0).spin(text, random.Random(seed))
+        assert {o for _, _, o in varied.spans} <= {o for _, _, o in higher.spans} and varied.replaced <= higher.replaced
+    assert varied_untouched > 1.5 * uniform_untouched and varied_heavy > 1.5 * uniform_heavy
+
+
+def test_recorded_spans_point_at_the_replacements_in_the_spun_text(phrase_thesaurus) -> None:
+    text = "According to the report, each office was late. During the war, his own offices left because of it."
+    spinner = PhraseSpinner(phrase_thesaurus, 1.0, content_words=1.0, chain=0.7, untouched_sentences=0.2, sentence_spread=0.5)
+    for seed in range(6):
+        spun = spinner.spin(text, random.Random(seed))
+        assert spun.replaced > 0 and undo_spans(spun) == text
+        previous_end = 0
+        for start, end, original in spun.spans:
+            assert start >= previous_end and spun.text[start:end] != original
+            assert spun.text[start:end].strip() == spun.text[start:end]  # exactly the replacement, no spaces
+            previous_end = end
+        assert spinner.spin(text, random.Random(seed)) == spun  # deterministic from the seed
 
 
 # --------------------------------------------------------------------------- tortured phrases
