@@ -93,6 +93,20 @@ class PhraseSpinConfig(_Section):
     share: float = Field(0.3, gt=0, le=1)
     # Share of phrase and function-word candidates rewritten, taken in turn.
     rates: list[float] = Field(default_factory=lambda: [0.3, 0.6, 1.0])
+    # Chance, relative to the rate, that a content word becomes one of its multiword synonyms of any sense
+    # ("office" -> "branch office"); 0 leaves content words to thesaurus_spin alone.
+    content_words: float = Field(0.15, ge=0, le=1)
+    # Chance that a replacement is spun again, one of its words or phrases swapped in turn (a spinner run
+    # twice, nested spintax: "according to" -> "in accordance with" -> "in harmony with"), at most
+    # chain_depth times.
+    chain: float = Field(0.3, ge=0, le=1)
+    chain_depth: int = Field(2, ge=1, le=5)
+    # Share of the paragraphs spun with the first synonym listed instead of a random one, as some spinners do.
+    first_synonym_share: float = Field(0.3, ge=0, le=1)
+    # Share of the sentences left untouched, and how far the others' rates spread around the paragraph's
+    # (0: all at its rate; 1: anywhere from none to twice); the paragraph's expected rate stays the rate.
+    untouched_sentences: float = Field(0.2, ge=0, lt=1)
+    sentence_spread: float = Field(0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _rates_in_range(self) -> PhraseSpinConfig:

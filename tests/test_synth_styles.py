@@ -178,6 +178,17 @@ def test_recorded_spans_point_at_the_replacements_in_the_spun_text(phrase_thesau
         assert spinner.spin(text, random.Random(seed)) == spun  # deterministic from the seed
 
 
+def test_the_phrase_spin_config_reaches_the_spinners(phrase_thesaurus) -> None:
+    from spindetect.synth.dataset import phrase_spinners
+
+    data = DataConfig(phrase_spin={"enabled": True, "rates": [0.5, 1.0], "chain": 0.9, "first_synonym_share": 0.4})
+    spinners = phrase_spinners(data, phrase_thesaurus)
+    assert list(spinners) == [0.5, 1.0]
+    assert spinners[1.0].chain == 0.9 and spinners[1.0].first_synonym_share == 0.4 and spinners[1.0].rate == 1.0
+    with pytest.raises(ValueError, match="untouched_sentences"):
+        DataConfig(phrase_spin={"untouched_sentences": 1.0})
+
+
 # --------------------------------------------------------------------------- tortured phrases
 
 

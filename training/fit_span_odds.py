@@ -36,8 +36,7 @@ from spindetect.features.span_odds import LANGUAGE_MODEL_SPAN_INPUTS, LEXICAL_SP
 from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
-from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources
-from spindetect.synth.phrases import PhraseSpinner
+from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources, phrase_spinners
 from spindetect.synth.spinner import ThesaurusSpinner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,13 +56,13 @@ def spun_pairs(config, thesaurus: MobyThesaurus, unigram, pairs: int) -> list[tu
         ThesaurusSpinner(thesaurus, rate, word_log_frequency=unigram, common_synonyms=data.common_synonyms)
         for rate in data.spin_rates
     ]
-    phrase_spinners = [PhraseSpinner(thesaurus, rate, unigram, data.common_synonyms) for rate in data.phrase_spin.rates]
+    phrase_spinner_list = list(phrase_spinners(data, thesaurus, unigram).values())
     texts: list[tuple[str, list[tuple[int, int]]]] = []
     for text in clean:
         if len(texts) >= 2 * pairs:
             break
         phrase = data.phrase_spin.enabled and rng.random() < data.phrase_spin.share
-        spinner = rng.choice(phrase_spinners if phrase else word_spinners)
+        spinner = rng.choice(phrase_spinner_list if phrase else word_spinners)
         spun = spinner.spin(text, rng)
         if spun.replaced:
             texts += [(text, []), (spun.text, [(start, end) for start, end, _ in spun.spans])]

@@ -37,7 +37,7 @@ RATE_SWEEP_SPLIT = "test_rate_sweep"
 STYLES = {
     "clean": "clean paragraph from a corpus",
     "thesaurus_spin": "content words swapped for thesaurus synonyms of any sense",
-    "phrase_spin": "multiword phrases and function words swapped for thesaurus synonyms",
+    "phrase_spin": "multiword phrases, connectives and function words swapped for thesaurus synonyms, some chained",
     "tortured": "established terms replaced by known tortured phrases",
     "mt_garble": "garbled machine translation (MLQE-PE, human score below 30)",
     "mt_post_edit": "human post-edit of the garbled machine translations",
@@ -217,10 +217,7 @@ def build_synthetic_dataset(
         examples += rate_sweep(sources, splits, word_spinners, "thesaurus_spin", seed)
     if data.phrase_spin.enabled:
         chosen = [s for s in sources if paragraph_draw(seed, "phrase_spin_share", s).random() < data.phrase_spin.share]
-        phrase_spinners = {
-            rate: PhraseSpinner(thesaurus, rate, word_log_frequency, data.common_synonyms) for rate in data.phrase_spin.rates
-        }
-        examples += spun_twins(chosen, splits, phrase_spinners, "phrase_spin", seed)
+        examples += spun_twins(chosen, splits, phrase_spinners(data, thesaurus, word_log_frequency), "phrase_spin", seed)
     if tortured_sources:
         sampled = {(s.source_id, s.paragraph_index) for s in sources}
         examples += tortured_twins(tortured_sources, splits, inserters, sampled, seed)
@@ -230,6 +227,28 @@ def build_synthetic_dataset(
         chosen = by_draw[: data.round_trip.max_paragraphs]
         examples += round_trips(chosen, splits, cache_dir)
     return examples
+
+
+def phrase_spinners(
+    data: DataConfig, thesaurus: MobyThesaurus, word_log_frequency: Callable[[str], float | None] | None = None
+) -> dict[float, PhraseSpinner]:
+    """A PhraseSpinner for each of `data.phrase_spin.rates`, with the spinner habits the config asks for."""
+    config = data.phrase_spin
+    return {
+        rate: PhraseSpinner(
+            thesaurus,
+            rate,
+            word_log_frequency,
+            data.common_synonyms,
+            content_words=config.content_words,
+            chain=config.chain,
+            chain_depth=config.chain_depth,
+            first_synonym_share=config.first_synonym_share,
+            untouched_sentences=config.untouched_sentences,
+            sentence_spread=config.sentence_spread,
+        )
+        for rate in config.rates
+    }
 
 
 def _with_garblable_terms(

@@ -103,8 +103,11 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
     ]
     if data.phrase_spin.enabled:
         lines.append(
-            f"- phrase_spin ({data.phrase_spin.share:.0%} of the clean paragraphs): multiword Moby headwords and function"
-            f" words swapped with probability `rate` (one of {data.phrase_spin.rates})."
+            f"- phrase_spin ({data.phrase_spin.share:.0%} of the clean paragraphs): multiword Moby headwords, connectives and"
+            f" function words swapped with probability `rate` (one of {data.phrase_spin.rates}), content words made"
+            f" multiword with {data.phrase_spin.content_words:.0%} of it; {data.phrase_spin.chain:.0%} of the replacements"
+            f" spun again (up to {data.phrase_spin.chain_depth} times), {data.phrase_spin.first_synonym_share:.0%} of the"
+            f" paragraphs with the first listed synonym, {data.phrase_spin.untouched_sentences:.0%} of the sentences untouched."
         )
     if data.tortured.enabled:
         lines.append(
