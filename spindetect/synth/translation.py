@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-MT_DATA_FILE = "mt_garble_si_en.jsonl"
+MT_DATA_FILE = "mt_si_en.jsonl"
 # MLQE-PE's labels by direct-assessment score: garbled below 30, clean from 80; the middle is left out.
 GARBLED, CLEAN = "mt_garble", "mt_clean"
 # Part of each round-trip cache key: a change to how round trips are made invalidates what is cached.
