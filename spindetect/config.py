@@ -8,7 +8,7 @@ key before anything heavy is loaded, so a typo fails in milliseconds with the ke
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -125,13 +125,28 @@ class TorturedInsertionConfig(_Section):
     held_out_fraction: float = Field(0.3, gt=0, lt=1)
 
 
+# The packaged samples of human-judged machine translation (`spindetect.synth.translation.TRANSLATION_SETS`):
+# MLQE-PE's pairs into English, with DA scores and post-edits, and WMT MQM's Chinese-English news.
+MachineTranslationPair = Literal["mlqe-si-en", "mlqe-et-en", "mlqe-ro-en", "mlqe-ru-en", "mqm-zh-en"]
+
+
 class MachineTranslationConfig(_Section):
-    """Garbled machine translations against their human post-edits (the packaged MLQE-PE sample)."""
+    """Garbled machine translations against their human post-edits or error-free translations of the same
+    documents (the packaged samples)."""
 
     enabled: bool = False
+    # The samples to learn from; each names its corpus in the metrics.
+    pairs: list[MachineTranslationPair] = Field(default_factory=lambda: list(get_args(MachineTranslationPair)), min_length=1)
     sentences_per_paragraph: int = Field(4, ge=1, le=20)
-    # Paragraphs of each quality (garbled, clean) to use at most; None: all the sample makes.
+    # Paragraphs of each quality (garbled, clean) to use at most from each sample; None: all it makes.
     max_paragraphs: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _pairs_once(self) -> MachineTranslationConfig:
+        repeated = sorted({pair for pair in self.pairs if self.pairs.count(pair) > 1})
+        if repeated:
+            raise ValueError(f"pairs lists {', '.join(repeated)} more than once")
+        return self
 
 
 class RoundTripConfig(_Section):

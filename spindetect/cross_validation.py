@@ -26,7 +26,7 @@ _TEST_ONLY_STYLES = ("tortured",)
 
 
 def corpus_of(source_id: str) -> str:
-    """The corpus a source document belongs to: its id up to the first "/" or ":" ("brown/ca01", "mlqe:mt_garble:3")."""
+    """The corpus a source document belongs to: its id up to the first "/" or ":" ("brown/ca01", "mlqe-et-en:group:3")."""
     return re.split(r"[/:]", source_id, maxsplit=1)[0]
 
 

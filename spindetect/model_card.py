@@ -30,8 +30,9 @@ KNOWN_WEAKNESSES = (
     "Paragraphs under the segmentation's `min_words` (titles, headlines, boilerplate) are scored but not judged; "
     "a document of short lines only is `unjudged`, with no score: short spun texts (a spun title alone) go "
     "undetected.",
-    "Garbled machine translation is learned from Sinhala->English only (MLQE-PE); other language pairs garble "
-    "differently.",
+    "Garbled machine translation is learned from Sinhala, Estonian, Romanian and Russian into English (MLQE-PE: "
+    "Wikipedia, Reddit and a page of proverbs) and Chinese news into English (WMT MQM); other language pairs and "
+    "genres garble differently.",
     "The tortured-phrase lexicon finds listed phrases with certainty; unlisted tortured phrases rely on the "
     "statistical features, measured on the held-out part of the list (style `tortured`).",
     "Synthetic spinning imitates word-list spinners; paraphrasers built on language models rewrite fluently and "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,6 +15,14 @@ from spindetect.features.resources import NGramReference
 ROOT = Path(__file__).resolve().parents[1]
 BROWN_SAMPLE = ROOT / "tests" / "data" / "brown"
 SHARED = ROOT.parent / "shared"
+
+
+def load_training_script(name: str) -> ModuleType:
+    """A script of `training/` as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "training" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "training" / "cv_by_rate.py"
+from .conftest import load_training_script
 
 
 @pytest.fixture(scope="module")
 def cv_by_rate():
-    spec = importlib.util.spec_from_file_location("cv_by_rate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_training_script("cv_by_rate")
 
 
 def test_standard_error_matches_hanley_and_mcneil(cv_by_rate) -> None:

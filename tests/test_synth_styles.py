@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from spindetect.config import DataConfig, load_config
+from spindetect.cross_validation import corpus_of
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
 from spindetect.labeled import LabeledDataError, read_labeled
@@ -26,7 +27,7 @@ from spindetect.synth.dataset import (
 from spindetect.synth.phrases import PhraseSpinner, listed_function_phrases
 from spindetect.synth.storage import CARD_FILE, save_dataset
 from spindetect.synth.tortured import TorturedPhraseInserter
-from spindetect.synth.translation import GARBLED, RoundTripTranslator, read_translations, translated_paragraphs
+from spindetect.synth.translation import GARBLED, TRANSLATION_SETS, RoundTripTranslator, read_translations, translated_paragraphs
 
 from .conftest import BROWN_SAMPLE, ROOT
 from .test_synth import undo_spans, write_thesaurus
@@ -229,16 +230,16 @@ def test_tortured_twins_draw_the_test_split_from_the_held_out_part_only() -> Non
 
 
 def test_translated_paragraphs_pair_garbled_translations_with_their_post_edits() -> None:
-    rows = read_translations()
-    paragraphs = translated_paragraphs(rows, sentences_per_paragraph=3, seed=5, max_paragraphs=4)
+    rows = read_translations("mlqe-si-en")
+    paragraphs = translated_paragraphs(rows, TRANSLATION_SETS["mlqe-si-en"], sentences_per_paragraph=3, seed=5, max_paragraphs=4)
     garbled = [p for p in paragraphs if p.quality == GARBLED]
     assert len(garbled) == 4 and len(paragraphs) == 8
     post_edit_of = {row["text"].strip(): row["post_edit"].strip() for row in rows}
     for paragraph in garbled:
         sentences = [row["text"].strip() for row in rows if row["text"].strip() in paragraph.machine]
-        assert len(sentences) >= 3
-        assert all(post_edit_of[sentence] in paragraph.post_edit for sentence in sentences[:3])
-    assert len({p.source_id for p in paragraphs}) == len(paragraphs)
+        assert len(sentences) >= 2
+        assert all(post_edit_of[sentence] in paragraph.post_edit for sentence in sentences)
+    assert all(p.source_id.startswith("mlqe-si-en:group:") for p in paragraphs)
 
 
 def test_round_trip_rewrites_fluently_and_caches_on_disk(tmp_path: Path) -> None:
@@ -269,15 +270,19 @@ def styled_examples(tmp_path_factory) -> list[Example]:
 
 def test_the_test_config_builds_every_style_with_splits_by_source(styled_examples) -> None:
     styles = {e.style for e in styled_examples}
-    assert styles == {"clean", "thesaurus_spin", "phrase_spin", "tortured", "mt_garble", "mt_post_edit", "mt_clean", "round_trip"}
+    assert styles == {
+        "clean", "thesaurus_spin", "phrase_spin", "tortured", "mt_garble", "mt_post_edit", "mt_clean",
+        "mt_major_error", "mt_no_error", "round_trip",
+    }
     splits_of_source: dict[str, set[str]] = {}
     for example in styled_examples:
         splits_of_source.setdefault(example.source_id, set()).add(example.split)
     assert all(len(splits - {RATE_SWEEP_SPLIT}) == 1 for splits in splits_of_source.values())
     assert all(splits == {"test", RATE_SWEEP_SPLIT} for splits in splits_of_source.values() if RATE_SWEEP_SPLIT in splits)
     assert {e.split for e in styled_examples if e.style == "thesaurus_spin"} == {"train", "valid", "test", RATE_SWEEP_SPLIT}
-    assert all(e.label == 1 for e in styled_examples if e.style in ("phrase_spin", "tortured", "mt_garble"))
-    assert all(e.label == 0 for e in styled_examples if e.style in ("mt_post_edit", "mt_clean", "round_trip"))
+    assert all(e.label == 1 for e in styled_examples if e.style in ("phrase_spin", "tortured", "mt_garble", "mt_major_error"))
+    assert all(e.label == 0 for e in styled_examples if e.style in ("mt_post_edit", "mt_clean", "mt_no_error", "round_trip"))
+    assert {corpus_of(e.source_id) for e in styled_examples if e.style.startswith("mt_")} == {"mlqe-si-en", "mqm-zh-en"}
 
 
 def test_extra_styles_are_off_by_default() -> None:
@@ -297,7 +302,7 @@ def test_saved_dataset_loads_back_and_its_card_counts_it(styled_examples, tmp_pa
     card = (directory / CARD_FILE).read_text()
     n_mt_test = sum(1 for e in styled_examples if e.style == "mt_garble" and e.split == "test")
     assert any(line.startswith("| mt_garble |") and line.split("|")[4].strip() == str(n_mt_test) for line in card.splitlines())
-    assert "CC0" in card and "CC BY 4.0" in card and "MIT" in card
+    assert "CC0" in card and "CC BY 4.0" in card and "MIT" in card and "Apache-2.0" in card
 
     labeled = read_labeled(directory / "test")
     assert labeled.labels.tolist() == [e.label for e in styled_examples if e.split == "test"]

@@ -193,5 +193,5 @@ def test_training_reports_metrics_by_style_and_corpus_cross_validated_by_source(
         assert 0 <= metrics["roc_auc_se"] < 0.5 and metrics["n_spun"] > 0
     low, high = results["by_style"]["round_trip"]["false_positive_rate_ci"]
     assert low <= results["by_style"]["round_trip"]["false_positive_rate"] <= high
-    assert {"brown", "mlqe"} <= set(results["by_corpus"])
+    assert {"brown", "mlqe-si-en", "mqm-zh-en"} <= set(results["by_corpus"])
     assert "## Cross-validated by source document" in (tiny_model_dir / "MODEL_CARD.md").read_text()

@@ -20,6 +20,8 @@ from spindetect.synth.spinner import SpinResult, ThesaurusSpinner
 from spindetect.synth.tortured import TorturedPhraseInserter
 from spindetect.synth.translation import (
     GARBLED,
+    POST_EDIT_STYLE,
+    TRANSLATION_SETS,
     RoundTripTranslator,
     TranslatedParagraph,
     read_translations,
@@ -42,10 +44,12 @@ STYLES = {
     "mt_garble": "garbled machine translation (MLQE-PE, human score below 30)",
     "mt_post_edit": "human post-edit of the garbled machine translations",
     "mt_clean": "good machine translation (MLQE-PE, human score 80 or more)",
+    "mt_major_error": "machine translation with a major error marked by professional translators (WMT MQM, zh-en news)",
+    "mt_no_error": "machine translation in which professional translators found no error (WMT MQM, the same documents)",
     "round_trip": "clean paragraph translated to Portuguese and back: fluent rewrite",
 }
 # The clean texts each spun style is measured against: the same content where there is one.
-CLEAN_COUNTERPART = {"mt_garble": "mt_post_edit"}
+CLEAN_COUNTERPART = {"mt_garble": POST_EDIT_STYLE, "mt_major_error": "mt_no_error"}
 
 
 @dataclass(frozen=True)
@@ -196,16 +200,17 @@ def build_synthetic_dataset(
         else []
     )
     mt = data.machine_translation
-    translated = (
-        translated_paragraphs(read_translations(), mt.sentences_per_paragraph, seed, mt.max_paragraphs)
-        if mt.enabled
-        else []
-    )
-    # Each family is split on its own, so every split holds its share of corpus documents whatever else
-    # the data holds.
+    translated = {
+        name: translated_paragraphs(
+            read_translations(name), TRANSLATION_SETS[name], mt.sentences_per_paragraph, seed, mt.max_paragraphs
+        )
+        for name in (mt.pairs if mt.enabled else [])
+    }
+    # Each family, and each translation sample, is split on its own, so every split holds its share of each
+    # whatever else the data holds.
     splits = assign_splits((s.source_id for s in sources + tortured_sources), data.valid_fraction, data.test_fraction, seed)
-    if translated:
-        splits |= assign_splits((p.source_id for p in translated), data.valid_fraction, data.test_fraction, seed)
+    for paragraphs in translated.values():
+        splits |= assign_splits((p.source_id for p in paragraphs), data.valid_fraction, data.test_fraction, seed)
 
     examples = [Example(s.text, 0, splits[s.source_id], s.source_id, "clean", 0.0, 0) for s in sources]
     word_spinners = {
@@ -221,7 +226,7 @@ def build_synthetic_dataset(
     if tortured_sources:
         sampled = {(s.source_id, s.paragraph_index) for s in sources}
         examples += tortured_twins(tortured_sources, splits, inserters, sampled, seed)
-    examples += translation_examples(translated, splits)
+    examples += translation_examples([p for paragraphs in translated.values() for p in paragraphs], splits)
     if data.round_trip.enabled:
         by_draw = sorted(sources, key=lambda s: paragraph_draw(seed, "round_trip", s).random())
         chosen = by_draw[: data.round_trip.max_paragraphs]
@@ -284,15 +289,15 @@ def tortured_twins(
 
 
 def translation_examples(paragraphs: Sequence[TranslatedParagraph], splits: dict[str, str]) -> list[Example]:
-    """Garbled translations (spun) with their post-edits (clean), and good translations (clean)."""
+    """Garbled translations (spun) with their post-edits where there are some (clean), and good translations
+    (clean)."""
     examples = []
     for paragraph in paragraphs:
         split = splits[paragraph.source_id]
-        if paragraph.quality == GARBLED:
-            examples.append(Example(paragraph.machine, 1, split, paragraph.source_id, "mt_garble", 0.0, 0))
-            examples.append(Example(paragraph.post_edit, 0, split, paragraph.source_id, "mt_post_edit", 0.0, 0))
-        else:
-            examples.append(Example(paragraph.machine, 0, split, paragraph.source_id, "mt_clean", 0.0, 0))
+        label = 1 if paragraph.quality == GARBLED else 0
+        examples.append(Example(paragraph.machine, label, split, paragraph.source_id, paragraph.style, 0.0, 0))
+        if paragraph.post_edit is not None:
+            examples.append(Example(paragraph.post_edit, 0, split, paragraph.source_id, POST_EDIT_STYLE, 0.0, 0))
     return examples
 
 

