@@ -53,9 +53,23 @@ def cross_validated_metrics(
     clean_counterpart: dict[str, str],
     folds: int,
 ) -> dict:
-    """Out-of-fold metrics over the given rows (grouped by source document `groups`; see `corpus_of`): overall, by style (each spun style against the clean texts it was made from), by corpus,
-    and by thesaurus spin rate. The threshold is the model's, chosen on its own validation split."""
+    """Out-of-fold metrics over the given rows, grouped by source document `groups` (see `metrics_of_scores`)."""
     scores = out_of_fold_scores(config, features, labels, groups, folds)
+    return {"folds": folds, **metrics_of_scores(scores, labels, styles, rates, groups, threshold, clean_counterpart)}
+
+
+def metrics_of_scores(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    styles: np.ndarray,
+    rates: np.ndarray,
+    groups: np.ndarray,
+    threshold: float,
+    clean_counterpart: dict[str, str],
+) -> dict:
+    """Metrics of out-of-fold `scores`: overall, by style (each spun style against the clean texts it was made
+    from), by corpus (see `corpus_of`) and by thesaurus spin rate, with their uncertainty. The threshold is
+    the model's, chosen on its own validation split."""
     kept = ~np.isin(styles, _TEST_ONLY_STYLES)
     scores, labels, styles, rates, groups = scores[kept], labels[kept], styles[kept], rates[kept], groups[kept]
     corpora = np.array([corpus_of(group) for group in groups])
@@ -65,7 +79,6 @@ def cross_validated_metrics(
         by_corpus[corpus] = _with_uncertainty(binary_metrics(labels[of_corpus], scores[of_corpus], threshold))
     thesaurus = np.isin(styles, ["clean", "thesaurus_spin"])
     return {
-        "folds": folds,
         "left_out_styles": list(_TEST_ONLY_STYLES),
         "overall": _with_uncertainty(binary_metrics(labels, scores, threshold)),
         "by_style": {

@@ -180,7 +180,7 @@ def _metrics_section(metrics: dict) -> list[str]:
             "tortured phrases nobody has listed.",
             "",
         ]
-    lines += _cross_validated_section(metrics.get("cross_validated"))
+    lines += cross_validated_section(metrics.get("cross_validated"))
     cascade = metrics.get("cascade")
     if cascade:
         band = cascade["band"]
@@ -195,7 +195,7 @@ def _metrics_section(metrics: dict) -> list[str]:
     return lines
 
 
-def _cross_validated_section(results: dict | None) -> list[str]:
+def cross_validated_section(results: dict | None) -> list[str]:
     """The metrics by style, corpus and rate from out-of-fold scores over all splits, with their uncertainty."""
     if not results:
         return []

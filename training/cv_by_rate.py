@@ -1,4 +1,4 @@
-"""Cross-validated metrics by spin rate: the same classifier, judged on every source document once.
+"""Cross-validated metrics by spin rate, style and corpus: the same classifier, judged on every source document once.
 
     python training/cv_by_rate.py MODEL_DIR [--folds 5] [--json PATH]
 
@@ -15,7 +15,10 @@ fills it); otherwise they are computed, which takes as long as training's featur
 Prints Markdown tables on stdout: the thesaurus-spun paragraphs of each rate against all clean corpus
 paragraphs, overall and per corpus (the part of the source id before "/"), each ROC-AUC with its standard
 error (Hanley and McNeil 1982, which treats paragraphs as independent; twins share their source, so read it
-as a lower bound). `--json PATH` also writes the numbers.
+as a lower bound). Then the same out-of-fold scores by style (each spun style against the clean texts it was
+made from; a clean style's flagged share at the model's threshold, with its 95% Wilson interval) and by corpus,
+as `spindetect train` reports them in the model card (`spindetect.cross_validation`). `--json PATH` also writes
+the numbers.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ from datasets import load_from_disk
 from sklearn.metrics import roc_auc_score
 
 from spindetect.cache import default_cache_dir
-from spindetect.cross_validation import corpus_of
+from spindetect.cross_validation import corpus_of, metrics_of_scores
+from spindetect.model_card import cross_validated_section
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import build_extractor
 from spindetect.features.resources import NGramReference
 from spindetect.metrics import auc_standard_error, metrics_by_rate
 from spindetect.model import TrainedModel, out_of_fold_scores
-from spindetect.train import DATASET_DIR
+from spindetect.synth.dataset import CLEAN_COUNTERPART
+from spindetect.train import DATASET_DIR, LABELED_COUNTERPART
 
 POOLED_SPLITS = ("train", "valid", "test")
 SPUN_STYLE = "thesaurus_spin"
@@ -91,6 +96,9 @@ def cross_validate(model_dir: Path, folds: int = 5, cache_dir: Path | None = Non
         "folds": folds,
         "n": len(rows),
         "roc_auc": round(float(roc_auc_score(labels, scores)), 4),
+        "by_style_and_corpus": metrics_of_scores(
+            scores, labels, styles, rates, groups, model.threshold, CLEAN_COUNTERPART | LABELED_COUNTERPART
+        ),
         "by_rate": by_rate(scores, labels, styles, rates, everything),
         "by_corpus_and_rate": {
             corpus: by_rate(scores, labels, styles, rates, corpora == corpus) for corpus in sorted(set(corpora))
@@ -117,6 +125,7 @@ def main() -> None:
     for corpus, table in results["by_corpus_and_rate"].items():
         if table:  # a corpus without thesaurus-spun twins (the translations) has no rates
             print(markdown(corpus, table))
+    print("\n".join(cross_validated_section({"folds": results["folds"], **results["by_style_and_corpus"]})))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
