@@ -237,13 +237,20 @@ def _load_classifier(path: Path) -> Pipeline:
         raise ModelError(f"{path} cannot be read ({type(error).__name__}: {error}); reinstall or retrain the model") from None
 
 
+# How far above the highest clean score it must pass a threshold lies. A text's score moves by rounding with
+# the texts batched beside it (float32: up to 5e-6 measured; see RuntimeConfig), so a threshold one float above
+# a clean text's score flagged that very text when it was scored again in another batch.
+SCORE_ROUNDING_MARGIN = 1e-5
+
+
 def threshold_for_fpr(clean_scores: np.ndarray, max_fpr: float) -> float:
-    """The lowest threshold with at most `max_fpr` of `clean_scores` at or above it (above them all for 0)."""
+    """The lowest threshold, give or take `SCORE_ROUNDING_MARGIN`, with at most `max_fpr` of `clean_scores` at
+    or above it (above them all for 0)."""
     if not 0.0 <= max_fpr < 1.0:
         raise ValueError(f"a false-positive rate must be in [0, 1), got {max_fpr}")
     ordered = np.sort(clean_scores)
     highest_passing = ordered[ordered.size - allowed_false_positives(ordered.size, max_fpr) - 1]
-    return float(min(np.nextafter(highest_passing, np.inf), 1.0))
+    return float(min(highest_passing + SCORE_ROUNDING_MARGIN, 1.0))
 
 
 def allowed_false_positives(clean_texts: int, max_fpr: float) -> int:
