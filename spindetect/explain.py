@@ -71,7 +71,7 @@ SPAN_DESCRIPTIONS: dict[str, str] = {
 }
 
 CONDITION_DESCRIPTIONS: dict[str, str] = {
-    "too_short": "too short to judge alone; decides the document only when nothing longer exists",
+    "too_short": "too short to judge alone; never decides the document (one with nothing longer is unjudged)",
     "not_english": "does not look like English; not counted in the document score",
     "truncated": "longer than the language model window; scored on its beginning",
 }
