@@ -61,7 +61,11 @@ def score_dataset(
     batch_size: int = 64,
     runtime: RuntimeConfig | None = None,
 ) -> ray.data.Dataset:
-    """`dataset` with the spin columns added, scored by `workers` actors (one CPU each)."""
+    """`dataset` with the spin columns added, scored by up to `workers` actors (one CPU each).
+
+    The pool starts with one actor and grows to `workers` as CPUs are free: a fixed pool of `workers`
+    waits, with no error, until the cluster has that many CPUs, so `workers=8` on a 2-CPU laptop hung.
+    """
     import ray.data
 
     if text_field not in dataset.columns():
@@ -69,7 +73,7 @@ def score_dataset(
     return dataset.map_batches(
         SpinScoringActor,
         fn_constructor_kwargs={"model_dir": model_dir, "text_field": text_field, "threshold": threshold, "runtime": runtime},
-        compute=ray.data.ActorPoolStrategy(size=workers),
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),
         batch_size=batch_size,
         batch_format="numpy",
         num_cpus=1,
