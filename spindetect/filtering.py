@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from spindetect.inputs import JsonlRecord
@@ -64,6 +64,9 @@ class FilterDecision:
     cut: tuple[dict, ...] = field(default=())
     # "spun", "clean" or "unjudged" as the detector judged the record; None for an error of the record itself.
     label: str | None = None
+    # The detector's verdict with its paragraphs, for every record it scored (a kept record's output does not
+    # carry them); None for a record it could not score.
+    result: DocumentResult | None = None
 
 
 def chunks(records: Iterable[JsonlRecord]) -> Iterator[list[JsonlRecord]]:
@@ -119,11 +122,11 @@ def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings:
             elif result.error is not None:
                 yield error_decision(record, f"{where}: {result.error}")
             elif result.label == "unjudged":
-                yield _unjudged_decision(record, result, settings.unjudged, where)
+                yield replace(_unjudged_decision(record, result, settings.unjudged, where), result=result)
             elif settings.paragraph_mode:
-                yield _paragraph_decision(record, result, threshold, settings.text_field)
+                yield replace(_paragraph_decision(record, result, threshold, settings.text_field), result=result)
             else:
-                yield _document_decision(record, result, threshold)
+                yield replace(_document_decision(record, result, threshold), result=result)
 
 
 def error_decision(record: JsonlRecord, reason: str) -> FilterDecision:
