@@ -117,6 +117,7 @@ class SpinFilter(BaseFilter):
             max_chars=detector.runtime.max_document_chars,
             where=WHERE,
             unjudged=self.unjudged,
+            first_chunk=len(batch),
         )
         verdicts = []
         for doc, decision in zip(batch, filter_records(detector, records, settings), strict=True):
