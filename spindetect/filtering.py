@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from spindetect.inputs import JsonlRecord
@@ -44,6 +44,9 @@ class FilterSettings:
     # Records with no paragraph to judge (titles, captions, foreign text) are kept by default: rejecting every
     # headline would make the filter useless on pages, and such a record carries no evidence of spinning.
     unjudged: UnjudgedAction = "keep"
+    # Records in the first chunk scored (see `chunks`): 1 for a stream, so its first results come soon; a caller
+    # that hands over a batch it already holds passes the batch's size, which is then scored as one chunk.
+    first_chunk: int = 1
 
 
 @dataclass(frozen=True)
@@ -64,15 +67,18 @@ class FilterDecision:
     cut: tuple[dict, ...] = field(default=())
     # "spun", "clean" or "unjudged" as the detector judged the record; None for an error of the record itself.
     label: str | None = None
+    # The detector's verdict with its paragraphs, for every record it scored (a kept record's output does not
+    # carry them); None for a record it could not score.
+    result: DocumentResult | None = None
 
 
-def chunks(records: Iterable[JsonlRecord]) -> Iterator[list[JsonlRecord]]:
-    """Consecutive records grouped by count and text size. The first chunks are small (1, 2, 4, ... records,
-    up to CHUNK_RECORDS), so the first results, and the first checkpoint of a filter run, come within seconds
-    rather than after a full chunk of long documents."""
+def chunks(records: Iterable[JsonlRecord], first: int = 1) -> Iterator[list[JsonlRecord]]:
+    """Consecutive records grouped by count and text size. The first chunks are small (`first`, then twice as
+    many, and so on up to CHUNK_RECORDS), so the first results, and the first checkpoint of a filter run, come
+    within seconds rather than after a full chunk of long documents."""
     chunk: list[JsonlRecord] = []
     chars = 0
-    limit = 1
+    limit = first
     for record in records:
         chunk.append(record)
         chars += len(record.text or "")
@@ -104,7 +110,7 @@ def score_isolating_failures(
 def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings: FilterSettings) -> Iterator[FilterDecision]:
     """One decision per record, in input order."""
     threshold = detector.threshold if settings.threshold is None else settings.threshold
-    for chunk in chunks(records):
+    for chunk in chunks(records, settings.first_chunk):
         checked = [_check_length(record, settings) for record in chunk]
         scorable = [record for record in checked if record.error is None]
         results = iter(score_isolating_failures(detector, [record.text for record in scorable], threshold))
@@ -119,11 +125,11 @@ def filter_records(detector: Detector, records: Iterable[JsonlRecord], settings:
             elif result.error is not None:
                 yield error_decision(record, f"{where}: {result.error}")
             elif result.label == "unjudged":
-                yield _unjudged_decision(record, result, settings.unjudged, where)
+                yield replace(_unjudged_decision(record, result, settings.unjudged, where), result=result)
             elif settings.paragraph_mode:
-                yield _paragraph_decision(record, result, threshold, settings.text_field)
+                yield replace(_paragraph_decision(record, result, threshold, settings.text_field), result=result)
             else:
-                yield _document_decision(record, result, threshold)
+                yield replace(_document_decision(record, result, threshold), result=result)
 
 
 def error_decision(record: JsonlRecord, reason: str) -> FilterDecision:
