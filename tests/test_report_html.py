@@ -3,8 +3,14 @@ text cannot inject markup, nothing is fetched, and a report that leaves document
 
 from __future__ import annotations
 
+import json
+import re
+from html import unescape
 from html.parser import HTMLParser
 
+from typer.testing import CliRunner
+
+from spindetect.cli import app
 from spindetect.detector import DocumentResult, Flag, ParagraphResult
 from spindetect.features.spans import FlaggedSpan
 from spindetect.report_html import ReportContext, render_report
@@ -223,3 +229,42 @@ def test_clean_documents_fill_the_room_left_with_a_sample_spread_over_the_input(
     assert len(numbers) == 100 == len(set(numbers))
     assert min(numbers) < 200 and max(numbers) > 800  # not just the first ones
     assert sum(selection.tally.histogram) == 1000
+
+
+def test_the_report_command_writes_a_page_for_files_and_jsonl(tiny_model_dir, tmp_path) -> None:
+    runner = CliRunner()
+    article = tmp_path / "article.txt"
+    article.write_text("Local <script>alert('x')</script> News\n\n" + BODY + "\n")
+    output = tmp_path / "report.html"
+    result = runner.invoke(
+        app, ["report", "--model", str(tiny_model_dir), str(article), str(tmp_path / "missing.txt"), "--html", str(output)]
+    )
+    assert result.exit_code == 1, result.output  # as `score`: an input could not be read
+    assert "report written to" in result.stderr and "1 not scored" in result.stderr
+    html = output.read_text(encoding="utf-8")
+    page = ReportPage(html)
+    assert "<script" not in html and not [tag for tag, _ in page.tags if tag == "script"]
+    shown_text = unescape(re.sub(r"<[^>]*>", "", html))  # what a reader sees, marks and all
+    assert "Local <script>alert('x')</script> News" in shown_text
+    assert page.articles[2]["data-verdict"] == "error" and "no such file" in html
+    assert page.articles[1]["data-verdict"] in ("spun", "clean", "unjudged")
+    assert not output.with_name("report.html.partial").exists()
+
+    records = tmp_path / "records.jsonl"
+    lines = [{"id": "first <one>", "text": BODY}, {"id": 7, "text": BODY + " Again."}, {"body": "no text"}]
+    records.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = runner.invoke(
+        app,
+        ["report", "-m", str(tiny_model_dir), "--jsonl", str(records), "--id-field", "id", "--max-documents", "1", "--html", str(output)],
+    )
+    assert result.exit_code == 1, result.output
+    html = output.read_text(encoding="utf-8")
+    page = ReportPage(html)
+    assert sum(page.counts.values()) == 3 and page.counts["error"] == 1
+    assert len(page.articles) == 1 and "left-out" in page.ids
+    assert "shows 1 of 3 documents" in html
+    names = ("first &lt;one&gt;", ">7 <", f"{records}:3")
+    assert sum(name in html for name in names) >= 1
+
+    refused = runner.invoke(app, ["report", "-m", str(tiny_model_dir), str(article), "--html", str(tmp_path)])
+    assert refused.exit_code == 2 and "cannot write the report there" in refused.stderr
