@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from spindetect.cli import app
@@ -268,3 +272,64 @@ def test_the_report_command_writes_a_page_for_files_and_jsonl(tiny_model_dir, tm
 
     refused = runner.invoke(app, ["report", "-m", str(tiny_model_dir), str(article), "--html", str(tmp_path)])
     assert refused.exit_code == 2 and "cannot write the report there" in refused.stderr
+
+
+def _chromium() -> str:
+    found = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+    if found is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
+    return found
+
+
+def _open_in_chromium(chromium: str, page: Path, profile: Path) -> tuple[str, set[str]]:
+    """The DOM Chromium renders from `page`, with every resolver lookup failing; and the URLs the page asked for."""
+    net_log = profile.with_name(profile.name + "-net-log.json")
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",  # tests may run as root, where Chromium's sandbox refuses to start
+        "--disable-gpu",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # the page must render without the network
+        f"--log-net-log={net_log}",
+        "--dump-dom",
+        page.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, _page_requests(net_log)
+
+
+def _page_requests(net_log: Path) -> set[str]:
+    """URLs of the requests a page started, from Chromium's net log. The browser's own (a clock check, a
+    spelling dictionary) have no initiator ("not an origin"); a file:// page's have its opaque origin."""
+    text = net_log.read_text(encoding="utf-8", errors="replace").rstrip().rstrip(",")
+    if not text.endswith("}"):  # Chromium may leave the closing brackets off a log it did not finish
+        text += "]}"
+    log = json.loads(text)
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    starts = [event.get("params", {}) for event in log["events"] if event["type"] == start_job]
+    return {params["url"] for params in starts if "url" in params and params.get("initiator") != "not an origin"}
+
+
+@pytest.mark.browser
+def test_chromium_renders_the_whole_page_without_any_network_request(tmp_path) -> None:
+    chromium = _chromium()
+    # First, that the net log would show a page's request: a page that asks for an image.
+    control = tmp_path / "control.html"
+    control.write_text('<!DOCTYPE html><html><body><img src="http://example.com/x.png"><p>control</p></body></html>')
+    _, control_requests = _open_in_chromium(chromium, control, tmp_path / "control-profile")
+    assert control_requests == {"http://example.com/x.png"}
+
+    html = render_report(select(mixed_records(), 500), CONTEXT)
+    page_file = tmp_path / "report.html"
+    page_file.write_text(html, encoding="utf-8")
+    dom, requests = _open_in_chromium(chromium, page_file, tmp_path / "profile")
+    assert requests == set()
+    rendered, source = ReportPage(dom), ReportPage(html)
+    assert rendered.articles.keys() == source.articles.keys() == {1, 2, 3, 4, 5, 6}
+    assert [(m["start"], m["end"], m["text"]) for m in rendered.marks] == [(m["start"], m["end"], m["text"]) for m in source.marks]
+    assert len(rendered.marks) == 8
+    assert rendered.counts == source.counts and sum(rendered.bars) == 4
+    assert not [tag for tag, _ in rendered.tags if tag == "script"]
