@@ -897,5 +897,110 @@ def info(model: ModelOption = None) -> None:
     _print_metrics(trained)
 
 
+@app.command()
+def report(
+    files: Annotated[list[str], typer.Argument(help="Text files, or JSON Lines files with --jsonl; - for standard input.", show_default=False)],
+    html: Annotated[Path, typer.Option("--html", help="The HTML file to write (replaced if it exists).", show_default=False)] = ...,
+    jsonl: Annotated[bool, typer.Option("--jsonl", metavar="", help="Read JSON Lines: one document per record.")] = False,
+    text_field: Annotated[str, typer.Option("--text-field", help="With --jsonl: the field that holds the text.")] = "text",
+    id_field: Annotated[
+        str | None, typer.Option("--id-field", help="With --jsonl: a field naming each record in the report. Default: FILE:LINE.")
+    ] = None,
+    max_documents: Annotated[
+        int,
+        typer.Option(
+            "--max-documents",
+            min=1,
+            help="Show at most this many documents: spun first, then errors, unjudged, clean, each a random sample "
+            "where not all fit. The summary and histogram still count every document.",
+        ),
+    ] = 500,
+    model: ModelOption = None,
+    config: ConfigOption = None,
+    cascade: CascadeOption = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which a document is [bold]spun[/]. Default: the model's own."),
+    ] = None,
+    max_fpr: MaxFprOption = None,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Score documents and write one self-contained HTML page to read the results in a browser.
+
+    The page shows a summary (counts by verdict, a histogram of document scores), then each document
+    with its verdict and score, its paragraphs shaded by score, and the flagged words highlighted: hover
+    one for why it was flagged and what it probably replaced. It loads nothing from the network.
+
+    [bold]Examples[/]
+
+      spindetect report article.txt other.txt --html report.html
+
+      spindetect report --jsonl crawl.jsonl --id-field url --max-documents 200 --html crawl.html
+
+    Inputs that cannot be read or scored are listed in the report as errors; the command then exits
+    with status 1, as `score` does.
+    """
+    _setup_logging(verbose, quiet)
+    if threshold is not None and max_fpr is not None:
+        raise _fail("give --threshold or --max-fpr, not both")
+    if html.is_dir() or not html.parent.is_dir():
+        raise _fail(f"{html}: cannot write the report there (a directory, or its folder does not exist)")
+    from spindetect import report_inputs
+
+    def warn(warning: str) -> None:
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+    inputs = _jsonl_inputs(files, text_field) if jsonl else None  # checked before the models load
+    named = report_inputs.text_file_inputs(files, warn) if inputs is None else report_inputs.jsonl_record_inputs(inputs, id_field)
+    detector = _load_detector(model, config, cascade)
+    threshold = _resolve_threshold(detector, threshold, max_fpr)
+    selection = _report_selection(detector, named, threshold, max_documents, inputs, len(files))
+    from importlib.metadata import version
+
+    from spindetect.outputs import partial_path
+    from spindetect.report_html import ReportContext, render_report
+
+    context = ReportContext(
+        detector.threshold if threshold is None else threshold, str(model or "the model shipped with spindetect"), tuple(files),
+        version=version("spindetect"),
+    )
+    partial = partial_path(html)  # renamed when whole, as filter's outputs are
+    try:
+        partial.write_text(render_report(selection, context), encoding="utf-8")
+        os.replace(partial, html)
+    except OSError as error:
+        raise _fail(f"{html}: cannot write: {error.strerror or error}") from None
+    counts = selection.tally.counts
+    shown = "" if selection.complete else f", {len(selection.shown):,} of them shown"
+    stderr.print(
+        f"{selection.tally.total:,} documents: {counts['spun']:,} spun, {counts['clean']:,} clean, "
+        f"{counts['unjudged']:,} unjudged, {counts['error']:,} not scored{shown}; report written to {html}"
+    )
+    if counts["error"]:
+        raise typer.Exit(1)
+
+
+def _report_selection(detector, named, threshold: float | None, max_documents: int, jsonl_inputs, n_files: int):
+    """Scores every input with progress and returns what the report shows (JSON Lines progress is by share
+    read; text files are counted)."""
+    from spindetect.report_inputs import scored_records
+    from spindetect.report_selection import ReportSampler
+
+    sampler = ReportSampler(max_documents)
+    with _progress() as progress:
+        task = progress.add_task("scoring documents", total=None if jsonl_inputs else n_files)
+
+        def advance(n: int) -> None:
+            progress.update(task, advance=n, share=jsonl_inputs.share_read() if jsonl_inputs else None)
+
+        try:
+            for record in scored_records(detector, named, threshold, advance):
+                sampler.add(record)
+        except InputError as error:
+            raise _fail(f"{error} (no report written)") from None
+    return sampler.selection()
+
+
 if __name__ == "__main__":
     app()
