@@ -172,6 +172,14 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="YAML config whose [bold]runtime[/] section sets batch size, threads and the document size limit."),
 ]
 
+RECORD_INPUTS_HELP = (
+    "Records to read: JSON Lines files (plain or compressed) or Parquet files, directories of such shards, "
+    "globs ('data/**/*.jsonl.gz'), s3:// or hf:// paths (with their fsspec backend installed), or - for standard input."
+)
+OUTPUT_DIRECTORY_HELP = (
+    " Ending in / or naming a directory: one file per input shard, under the shard's own name (Parquet shards as .jsonl);"
+    " the same for --rejected and --errors."
+)
 
 LabeledDataOption = Annotated[Path, typer.Option("--data", "-d", help="Labeled texts: .jsonl, .csv, .parquet, or a split of a saved `datasets` dataset (e.g. MODEL/dataset/test).", show_default=False)]
 LabelFieldOption = Annotated[str, typer.Option("--label-field", help="The field holding the label.")]
@@ -187,8 +195,15 @@ CleanValueOption = Annotated[
 
 @app.command()
 def score(
-    files: Annotated[list[str], typer.Argument(help="Text files to score, or - for standard input.", show_default=False)],
-    jsonl: Annotated[bool, typer.Option("--jsonl", metavar="", help="Read JSON Lines; write one JSON object per input line, in input order.")] = False,
+    files: Annotated[
+        list[str], typer.Argument(help="Text files to score, or - for standard input. With --jsonl: " + RECORD_INPUTS_HELP, show_default=False)
+    ],
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl", metavar="", help="Read records (JSON Lines or Parquet); write one JSON object per input record, in input order."
+        ),
+    ] = False,
     text_field: Annotated[str, typer.Option("--text-field", help="With --jsonl: the field that holds the text.")] = "text",
     model: ModelOption = None,
     config: ConfigOption = None,
@@ -217,10 +232,13 @@ def score(
 
       spindetect score --jsonl --text-field body --threshold 0.8 - < feed.jsonl
 
+      spindetect score --jsonl 'shards/*.parquet' > scored.jsonl
+
     With --jsonl every input line comes out, in order, with [bold]spin_score[/], [bold]spin_label[/] and
     [bold]paragraphs[/] ({start, end, score, flags}, character offsets into the text) added. A line that
     cannot be scored keeps its place with spin_score null and an [bold]error[/]; the command then exits
-    with status 1 and a summary on stderr.
+    with status 1 and a summary on stderr. --jsonl also reads Parquet files (each row a record, all its
+    columns kept), directories of shards and globs, one after another in sorted order.
     """
     _setup_logging(verbose, quiet)
     if threshold is not None and max_fpr is not None:
@@ -340,15 +358,21 @@ def _score_jsonl(detector, inputs, threshold: float | None) -> _JsonlTally:
 
 @app.command("filter")
 def filter_command(
-    files: Annotated[list[str], typer.Argument(help="JSON Lines files to filter, or - for standard input.", show_default=False)],
+    files: Annotated[list[str], typer.Argument(help=RECORD_INPUTS_HELP, show_default=False)],
     text_field: Annotated[str, typer.Option("--text-field", help="The field that holds the text.")] = "text",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write kept records here instead of stdout.")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", help=f"Write kept records here instead of stdout.{OUTPUT_DIRECTORY_HELP}", show_default=False),
+    ] = None,
     rejected: Annotated[
-        Path | None, typer.Option("--rejected", help="Write rejected records here, with their score and the flags that fired.")
+        str | None,
+        typer.Option("--rejected", help="Write rejected records here, with their score and the flags that fired.", show_default=False),
     ] = None,
     errors: Annotated[
-        Path | None,
-        typer.Option("--errors", help="Write records that could not be scored here, with the reason. Default: reasons on stderr."),
+        str | None,
+        typer.Option(
+            "--errors", help="Write records that could not be scored here, with the reason. Default: reasons on stderr.", show_default=False
+        ),
     ] = None,
     paragraphs: Annotated[
         bool,
@@ -377,7 +401,7 @@ def filter_command(
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Keep clean records and set aside spun ones, streaming JSON Lines.
+    """Keep clean records and set aside spun ones, streaming JSON Lines or Parquet.
 
     Every record read ends up in exactly one place: kept (stdout or --out), rejected (--rejected) or
     errored (--errors): a line that is not JSON, a missing, empty or non-string text field, binary data,
@@ -390,13 +414,20 @@ def filter_command(
     any record twice or skipping one, and refuses if the input changed meanwhile.
 
     Compressed inputs (gzip, bzip2, xz, Zstandard) are read as they are; an output named .gz, .bz2, .xz
-    or .zst is written compressed.
+    or .zst is written compressed. A directory of shards, a glob or a Parquet file is read like one long
+    input; --out, --rejected and --errors ending in / (or naming a directory) get one file per input shard,
+    under the shard's own name (a Parquet shard's as .jsonl). Paths like s3:// or hf:// are read through
+    fsspec where its backend is installed (s3fs, huggingface_hub).
 
     [bold]Examples[/]
 
       spindetect filter crawl.jsonl --out clean.jsonl --rejected spun.jsonl --errors bad.jsonl
 
       spindetect filter feed.jsonl.gz --text-field body --out kept.jsonl.zst
+
+      spindetect filter shards/ --out clean/ --rejected spun/
+
+      spindetect filter 'data/train-*.parquet' --out kept.jsonl.gz
 
       spindetect filter crawl.jsonl --paragraphs --out trimmed.jsonl
     """
@@ -405,13 +436,15 @@ def filter_command(
         raise _fail("give --threshold or --max-fpr, not both")
     if resume and out is None:
         raise _fail("--resume needs --out: records already written to stdout cannot be taken back")
-    named = {name: path for name, path in (("kept", out), ("rejected", rejected), ("errors", errors)) if path is not None}
-    if len(set(named.values())) < len(named):
+    given = {name: path for name, path in (("kept", out), ("rejected", rejected), ("errors", errors)) if path is not None}
+    if len({Path(path).resolve() for path in given.values()}) < len(given):
         raise _fail("--out, --rejected and --errors must be different files")
     inputs = _jsonl_inputs(files, text_field)  # checked before the models load, which takes seconds
+    named = _output_targets(given, inputs.sources)
     detector = _load_detector(model, config, cascade)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     from spindetect.filtering import FilterSettings
+    from spindetect.input_sources import describe_argument
     from spindetect.jsonl_inputs import ReadPosition
     from spindetect.outputs import CheckpointedOutputs, OutputError
 
@@ -423,20 +456,20 @@ def filter_command(
         unjudged=unjudged,
     )
     run_description = {
-        "inputs": [path if path == "-" else str(Path(path).resolve()) for path in files],
+        "inputs": [describe_argument(path) for path in files],
         "model": str((model or default_model_dir()).resolve()),
         "cascade": cascade,
         "settings": dataclasses.asdict(settings),
-        "outputs": {name: str(path.resolve()) for name, path in named.items()},
+        "outputs": {name: target.describe() for name, target in named.items()},
     }
-    outputs = None
-    try:
-        outputs = CheckpointedOutputs(named, run_description, resume) if named else None
-        if outputs is not None and outputs.position is not None:
-            inputs.resume_at(ReadPosition.from_json(outputs.position["read"]), outputs.position["sizes"])
+
+    def check_input(read: dict | None) -> None:
+        if read is not None:
+            inputs.resume_at(ReadPosition.from_json(read["read"]), read["sizes"], read.get("files"))
+
+    try:  # a failure here leaves no file open: inputs are checked before outputs open, which close on failing
+        outputs = CheckpointedOutputs(named, run_description, resume, check_input) if named else None
     except (OutputError, InputError) as error:
-        if outputs is not None:
-            outputs.close()
         raise _fail(str(error)) from None
     try:
         tally = _filter_jsonl(detector, inputs, settings, outputs)
@@ -457,6 +490,18 @@ def filter_command(
     stderr.print(tally.summary(rejected_saved=rejected is not None, errors_saved=errors is not None))
     if tally.read != tally.decided:
         raise _fail(f"internal error: {tally.read} records read but {tally.decided} accounted for", code=3)
+
+
+def _output_targets(given: dict[str, str], sources) -> dict:
+    """Each named output as a file or a directory mirroring `sources`; a layout that cannot work ends the command."""
+    from spindetect import output_layout
+
+    try:
+        targets = {name: output_layout.output_target(path, sources) for name, path in given.items()}
+        output_layout.check_apart_from_inputs(list(targets.values()), sources)
+    except output_layout.LayoutError as error:
+        raise _fail(str(error)) from None
+    return targets
 
 
 @dataclasses.dataclass
@@ -513,7 +558,9 @@ def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
             ahead.append(after.to_json())
             yield record
 
-    def write(name: str, line: dict) -> None:
+    def write(name: str, line: dict, shard: int) -> None:
+        if outputs is not None:
+            outputs.select_shard(shard)  # output directories: the file of the record's own input shard
         if outputs is not None and name in outputs.paths:
             outputs.write(name, line)
         elif name == "kept":
@@ -523,7 +570,7 @@ def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
 
     def checkpoint() -> None:
         if outputs is not None:
-            read = None if position is None else {"read": position, "sizes": inputs.sizes}
+            read = None if position is None else {"read": position, "sizes": inputs.sizes, "files": inputs.paths}
             outputs.checkpoint(tally.decided, tally.checkpoint_counts(), read)
 
     guard = InterruptGuard()
@@ -534,7 +581,8 @@ def _filter_jsonl(detector, inputs, settings, outputs) -> _FilterTally:
         try:
             for decision in filter_records(detector, counted(inputs), settings):
                 with guard.protected():  # a record is written, counted and its position taken, or none of it
-                    write({"keep": "kept", "reject": "rejected", "error": "errors"}[decision.action], decision.output)
+                    after = ahead[0]
+                    write({"keep": "kept", "reject": "rejected", "error": "errors"}[decision.action], decision.output, after["input_index"])
                     if decision.action == "keep":
                         tally.kept += 1
                     elif decision.action == "reject":

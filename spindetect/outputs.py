@@ -9,17 +9,23 @@ position, so no record is written twice or skipped.
 
 An output whose name ends in `.gz`, `.bz2`, `.xz` or `.zst` is compressed, one member per checkpoint: the
 size recorded is always a member boundary, and the members read back as one stream.
+
+An output directory (`OutputTarget` with shard names) holds one file per input shard. Only the current shard's
+file is open; `select_shard` closes it whole and opens the next (files of shards without records are written
+empty, so every shard has its file). The checkpoint records which shard is current: the files of earlier
+shards are complete, later ones not begun. All of them take their names together when the run completes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 from spindetect.compression import Compressor, compression_for, new_compressor
+from spindetect.output_layout import OutputTarget
 
 PARTIAL_SUFFIX = ".partial"
 CHECKPOINT_SUFFIX = ".checkpoint.json"
@@ -58,29 +64,52 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 class CheckpointedOutputs:
-    """Named output files (`{"kept": Path, ...}`) written atomically, resumable from their checkpoint.
+    """Named outputs (`{"kept": Path or OutputTarget, ...}`) written atomically, resumable from their checkpoint.
 
     The checkpoint sits beside the first output. `settings` describes the run (inputs, options); a
-    checkpoint left by a run with other settings is refused rather than continued.
+    checkpoint left by a run with other settings is refused rather than continued. On resume, `check_input`
+    gets the checkpoint's input position before any file is touched, to refuse inputs that changed (a
+    directory that now holds other shards would otherwise meet other output files first).
     """
 
-    def __init__(self, paths: Mapping[str, Path], settings: dict, resume: bool) -> None:
+    def __init__(
+        self,
+        paths: Mapping[str, Path | OutputTarget],
+        settings: dict,
+        resume: bool,
+        check_input: Callable[[dict | None], None] | None = None,
+    ) -> None:
         if not paths:
             raise ValueError("no output files to write")
-        self.paths = dict(paths)
+        self.targets = {name: path if isinstance(path, OutputTarget) else OutputTarget(path) for name, path in paths.items()}
+        self.paths = {name: target.path for name, target in self.targets.items()}
         self.settings = settings
         self.checkpoint_file = checkpoint_path(next(iter(self.paths.values())))
         self.records_done = 0
         self.counts: dict[str, int] = {}
         # Where the input stood after the last record written, as the caller gave it (None: at the start).
         self.position: dict | None = None
+        self.shard = 0  # the input shard whose files are open, for outputs that are directories
         self._handles: dict[str, BinaryIO] = {}
-        self._compressions = {name: compression_for(path) for name, path in self.paths.items()}
+        self._compressions: dict[str, str | None] = {}
         self._compressors: dict[str, Compressor] = {}
         if resume:
-            self._open_resumed()
+            self._open_resumed(check_input)
         else:
             self._open_fresh()
+
+    def _open(self, name: str, mode: str) -> None:
+        path = self.targets[name].file_for(self.shard)
+        try:
+            if self.targets[name].is_directory:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._handles[name] = open(partial_path(path), mode)  # noqa: SIM115  (closed in finish/close)
+        except OSError as error:
+            self.close()
+            if mode == "r+b":
+                raise OutputError(f"cannot resume: {partial_path(path)}: {error.strerror or error}") from None
+            raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        self._compressions[name] = compression_for(path)
 
     def _open_fresh(self) -> None:
         if self.checkpoint_file.exists():
@@ -88,16 +117,12 @@ class CheckpointedOutputs:
                 f"an interrupted run left {self.checkpoint_file}: add --resume to continue it, "
                 "or delete it (and its .partial files) to start over"
             )
-        for name, path in self.paths.items():
-            try:
-                self._handles[name] = open(partial_path(path), "wb")  # noqa: SIM115  (closed in finish/close)
-            except OSError as error:
-                self.close()
-                raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        for name in self.targets:
+            self._open(name, "wb")
         # From the start, so a run interrupted before its first chunk can also be resumed.
         self.checkpoint(0, {}, None)
 
-    def _open_resumed(self) -> None:
+    def _open_resumed(self, check_input: Callable[[dict | None], None] | None) -> None:
         try:
             state = json.loads(self.checkpoint_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -113,19 +138,32 @@ class CheckpointedOutputs:
                 f"{self.checkpoint_file} was written by a run with other settings ({', '.join(changed)} differ); "
                 "resume with the same command, or delete it to start over"
             )
-        for name, path in self.paths.items():
+        if check_input is not None:
+            check_input(state.get("position"))
+        self.shard = int(state.get("shard", 0))
+        for name, target in self.targets.items():
+            done = target.files()[: self.shard] if target.is_directory else []
+            missing = [file for file in done if not partial_path(file).exists()]
+            if missing:
+                raise OutputError(f"cannot resume: {partial_path(missing[0])} is missing; delete {self.checkpoint_file} to start over")
+            self._open(name, "r+b")
             size = state["sizes"][name]
-            try:
-                handle = open(partial_path(path), "r+b")  # noqa: SIM115  (closed in finish/close)
-            except OSError as error:
-                self.close()
-                raise OutputError(f"cannot resume: {partial_path(path)}: {error.strerror or error}") from None
-            handle.truncate(size)
-            handle.seek(size)
-            self._handles[name] = handle
+            self._handles[name].truncate(size)
+            self._handles[name].seek(size)
         self.records_done = state["records_done"]
         self.counts = dict(state["counts"])
         self.position = state.get("position")
+
+    def select_shard(self, shard: int) -> None:
+        """Records from here on come from input shard `shard` (at or after the current one): directory outputs
+        close the current shard's files whole and go on in that shard's, writing any shard between empty."""
+        directories = [name for name, target in self.targets.items() if target.is_directory]
+        while self.shard < shard:
+            for name in directories:
+                self._close_file(name)
+            self.shard += 1
+            for name in directories:
+                self._open(name, "wb")
 
     def write(self, name: str, line: dict) -> None:
         data = json_line(line)
@@ -140,9 +178,9 @@ class CheckpointedOutputs:
     def checkpoint(self, records_done: int, counts: Mapping[str, int], position: dict | None) -> None:
         """Everything written so far covers the first `records_done` input records, after which the input
         stood at `position`."""
-        self._end_members()
         sizes = {}
         for name, handle in self._handles.items():
+            self._end_member(name)
             handle.flush()
             os.fsync(handle.fileno())
             sizes[name] = handle.tell()
@@ -154,27 +192,36 @@ class CheckpointedOutputs:
             "records_done": records_done,
             "counts": self.counts,
             "position": position,
+            "shard": self.shard,
             "sizes": sizes,
         }
         _write_atomically(self.checkpoint_file, json.dumps(state, indent=2) + "\n")
 
-    def _end_members(self) -> None:
-        for name, compressor in self._compressors.items():
+    def _end_member(self, name: str) -> None:
+        compressor = self._compressors.pop(name, None)
+        if compressor is not None:
             self._handles[name].write(compressor.flush())
-        self._compressors.clear()
+
+    def _close_file(self, name: str) -> None:
+        """Ends the current file of output `name`, whole, on disk."""
+        self._end_member(name)
+        handle = self._handles.pop(name)
+        kind = self._compressions[name]
+        if kind is not None and handle.tell() == 0:
+            handle.write(new_compressor(kind).flush())  # an empty member: `zcat` refuses a 0-byte .gz
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
 
     def finish(self) -> None:
         """Move every file into place and drop the checkpoint: the run is complete."""
-        self._end_members()
-        for name, handle in self._handles.items():
-            kind = self._compressions[name]
-            if kind is not None and handle.tell() == 0:
-                handle.write(new_compressor(kind).flush())  # an empty member: `zcat` refuses a 0-byte .gz
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            os.replace(partial_path(self.paths[name]), self.paths[name])
-        self._handles.clear()
+        shards = max((len(target.files()) for target in self.targets.values() if target.is_directory), default=1)
+        self.select_shard(shards - 1)  # the shards after the last record's get their (empty) files
+        for name in list(self._handles):
+            self._close_file(name)
+        for target in self.targets.values():
+            for file in target.files():
+                os.replace(partial_path(file), file)
         self.checkpoint_file.unlink(missing_ok=True)
 
     def close(self) -> None:
