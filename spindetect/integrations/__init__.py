@@ -1,0 +1,1 @@
+"""Blocks for data-processing frameworks (optional extras: spindetect[datatrove], spindetect[dolma])."""
