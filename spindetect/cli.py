@@ -22,10 +22,22 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from spindetect.config import ConfigError, load_config
-from spindetect.errors import LanguageModelUnavailable, ModelError, ResourceUnavailable, default_model_dir
+from spindetect.errors import (
+    LanguageModelUnavailable,
+    ModelError,
+    ResourceUnavailable,
+    default_model_dir,
+)
 from spindetect.inputs import InputError, TextDocument, read_text_document
 from spindetect.progress_log import LogProgress
 
@@ -153,6 +165,10 @@ CascadeOption = Annotated[
         "differ slightly (see `spindetect info`).",
     ),
 ]
+DocumentThresholdOption = Annotated[
+    float | None,
+    typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which a document is [bold]spun[/]. Default: the model's own."),
+]
 MaxFprOption = Annotated[
     float | None,
     typer.Option(
@@ -208,10 +224,7 @@ def score(
     model: ModelOption = None,
     config: ConfigOption = None,
     cascade: CascadeOption = False,
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which a document is [bold]spun[/]. Default: the model's own."),
-    ] = None,
+    threshold: DocumentThresholdOption = None,
     max_fpr: MaxFprOption = None,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
@@ -220,7 +233,8 @@ def score(
 
     Each document gets a score in [0, 1] (the probability that it is spun or garbled) and a verdict
     at the model's threshold; each paragraph gets a score and its strongest signals. Short lines
-    (titles, menus, headline lists) are shown but only decide a document that has nothing longer.
+    (titles, menus, headline lists) are shown but never decide a document: one with nothing longer,
+    or nothing in English, is [bold]unjudged[/], with no score.
 
     [bold]Examples[/]
 
@@ -787,7 +801,11 @@ def _print_metrics(model) -> None:
 
 def _print_calibration(calibration: dict) -> None:
     """What calibration set, and that the test metrics printed after it predate it."""
-    from spindetect.evaluation import calibration_lines, calibration_warning, trained_threshold
+    from spindetect.evaluation import (
+        calibration_lines,
+        calibration_warning,
+        trained_threshold,
+    )
 
     for line in calibration_lines(calibration):
         stdout.print(f"calibrated on {calibration['source']}: {line}", markup=False)
@@ -896,7 +914,12 @@ def calibrate(
 
       spindetect filter crawl.jsonl --model models/mine --out kept.jsonl
     """
-    from spindetect.evaluation import calibrated, calibration_lines, calibration_warning, check_budget
+    from spindetect.evaluation import (
+        calibrated,
+        calibration_lines,
+        calibration_warning,
+        check_budget,
+    )
     from spindetect.model_card import write_model_card
 
     _setup_logging(verbose, quiet)
@@ -947,9 +970,11 @@ def info(model: ModelOption = None) -> None:
 
 @app.command()
 def report(
-    files: Annotated[list[str], typer.Argument(help="Text files, or JSON Lines files with --jsonl; - for standard input.", show_default=False)],
+    files: Annotated[
+        list[str], typer.Argument(help="Text files, or - for standard input. With --jsonl: " + RECORD_INPUTS_HELP, show_default=False)
+    ],
     html: Annotated[Path, typer.Option("--html", help="The HTML file to write (replaced if it exists).", show_default=False)] = ...,
-    jsonl: Annotated[bool, typer.Option("--jsonl", metavar="", help="Read JSON Lines: one document per record.")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", metavar="", help="Read records (JSON Lines or Parquet): one document per record.")] = False,
     text_field: Annotated[str, typer.Option("--text-field", help="With --jsonl: the field that holds the text.")] = "text",
     id_field: Annotated[
         str | None, typer.Option("--id-field", help="With --jsonl: a field naming each record in the report. Default: FILE:LINE.")
@@ -966,10 +991,7 @@ def report(
     model: ModelOption = None,
     config: ConfigOption = None,
     cascade: CascadeOption = False,
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Score at or above which a document is [bold]spun[/]. Default: the model's own."),
-    ] = None,
+    threshold: DocumentThresholdOption = None,
     max_fpr: MaxFprOption = None,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
