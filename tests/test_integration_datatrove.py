@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spindetect.cli import app
+from spindetect.config import RuntimeConfig
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.model import ModelError
 from spindetect.synth.brown import load_brown_paragraphs
@@ -172,3 +173,10 @@ def test_settings_are_checked_when_the_pipeline_is_built(tmp_path) -> None:
         SpinFilter(unjudged="drop")
     with pytest.raises(ModelError, match="not a spindetect model directory"):
         SpinFilter(tmp_path)
+
+
+def test_filters_with_the_same_settings_share_one_detector_per_process(tiny_model_dir) -> None:
+    first, second = SpinFilter(model=tiny_model_dir), SpinFilter(model=str(tiny_model_dir))
+    assert first.detector is second.detector
+    other_runtime = RuntimeConfig(batch_tokens=256)
+    assert SpinFilter(model=tiny_model_dir, runtime=other_runtime).detector is not first.detector

@@ -38,6 +38,7 @@ from spindetect.filtering import (
     filter_records,
 )
 from spindetect.inputs import check_record
+from spindetect.integrations.shared import process_detector
 from spindetect.model import METADATA_FILE, ModelError
 
 if TYPE_CHECKING:
@@ -71,8 +72,9 @@ class SpinFilter(BaseFilter):
     `error` (an error, or unjudged with `unjudged="error"`), and with an `exclusion_writer` it is written
     there, so no document vanishes.
 
-    The model loads on the first batch, once per task: datatrove sends each task its own copy of the
-    pipeline, and this filter travels as its settings alone.
+    The model loads on the first batch, once per worker process and settings: datatrove sends each task its
+    own copy of the pipeline, and this filter travels as its settings alone; a worker that runs several tasks
+    keeps the detector it loaded for the first.
     """
 
     name = "🌀 spindetect"
@@ -98,13 +100,10 @@ class SpinFilter(BaseFilter):
         self.unjudged = unjudged
         self.cascade = cascade
         self.runtime = runtime
-        self._detector: Detector | None = None
 
     @property
     def detector(self) -> Detector:
-        if self._detector is None:
-            self._detector = Detector.load(self.model, self.runtime, cascade=self.cascade)
-        return self._detector
+        return process_detector(self.model, self.runtime, self.cascade)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]

@@ -27,27 +27,18 @@ alone: slower than `score --jsonl`, which batches paragraphs of many documents f
 
 from __future__ import annotations
 
-import functools
 import os
+from pathlib import Path
 
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.registry import TaggerRegistry
 from dolma.core.taggers import BaseTagger
 
-from spindetect.detector import Detector, DocumentResult
+from spindetect.detector import DocumentResult
 from spindetect.inputs import check_record
+from spindetect.integrations.shared import process_detector
 
 MODEL_ENV = "SPINDETECT_MODEL"
-
-
-@functools.cache
-def shared_detector(model_dir: str | None, cascade: bool) -> Detector:
-    """One detector per process and model, loaded on first use.
-
-    dolma builds a new tagger for every shard file a worker opens; a detector held by the tagger would load
-    the language model and the thesaurus again (seconds) for each shard.
-    """
-    return Detector.load(model_dir, cascade=cascade)
 
 
 def document_spans(text: str, result: DocumentResult) -> list[Span]:
@@ -69,7 +60,8 @@ class SpinTagger(BaseTagger):
     cascade = False
 
     def __init__(self) -> None:
-        self.model_dir = os.environ.get(MODEL_ENV) or None
+        model_dir = os.environ.get(MODEL_ENV)
+        self.model_dir = Path(model_dir) if model_dir else None
 
     @property
     def defaults(self) -> list[str]:
@@ -80,7 +72,7 @@ class SpinTagger(BaseTagger):
         problem = check_record({"text": doc.text}, 0, "text", f"document {doc.id}").error
         if problem is not None:
             return DocResult(doc=doc, spans=[Span(0, len(doc.text), type="error", score=1.0)])
-        [result] = shared_detector(self.model_dir, self.cascade).score([doc.text])
+        [result] = process_detector(self.model_dir, None, self.cascade).score([doc.text])
         return DocResult(doc=doc, spans=document_spans(doc.text, result))
 
 
