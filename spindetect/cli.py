@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -31,8 +32,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from spindetect.config import ConfigError, load_config
+from spindetect.config import DEVICE_PATTERN, ConfigError, load_config
 from spindetect.errors import (
+    DeviceUnavailable,
     LanguageModelUnavailable,
     ModelError,
     ResourceUnavailable,
@@ -104,17 +106,19 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 # What loading a detector or reading its calibration can fail with, each with a message for the user.
-_LOAD_ERRORS = (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable)
+_LOAD_ERRORS = (ConfigError, ModelError, LanguageModelUnavailable, ResourceUnavailable, DeviceUnavailable)
 
 
-def _load_detector(model: Path | None, config: Path | None, cascade: bool = False):
+def _load_detector(model: Path | None, config: Path | None, cascade: bool = False, device: str | None = None):
     """The detector the command options ask for; a failure ends the command with its message."""
     from spindetect.detector import Detector
 
+    if device is not None and not re.match(DEVICE_PATTERN, device):
+        raise _fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
     try:
         runtime = None if config is None else load_config(config).runtime
         with stderr.status("loading models…", spinner="dots") if stderr.is_terminal else _no_status():
-            return Detector.load(model, runtime=runtime, cascade=cascade)
+            return Detector.load(model, runtime=runtime, cascade=cascade, device=device)
     except _LOAD_ERRORS as error:
         raise _fail(str(error)) from None
 
@@ -183,6 +187,15 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", metavar="", help
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", metavar="", help="Print only results and errors: no progress, warnings or summaries.")
 ]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="Where the language model runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N. "
+        "Default: the model's runtime.device (auto). Scores agree across devices up to rounding.",
+        show_default=False,
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML config whose [bold]runtime[/] section sets batch size, threads and the document size limit."),
@@ -223,6 +236,7 @@ def score(
     text_field: Annotated[str, typer.Option("--text-field", help="With --jsonl: the field that holds the text.")] = "text",
     model: ModelOption = None,
     config: ConfigOption = None,
+    device: DeviceOption = None,
     cascade: CascadeOption = False,
     threshold: DocumentThresholdOption = None,
     max_fpr: MaxFprOption = None,
@@ -263,7 +277,7 @@ def score(
         documents, errors = _read_text_files(files)
         if not documents:
             raise _fail(f"none of the {len(files)} input(s) can be scored", code=1)
-    detector = _load_detector(model, config, cascade)
+    detector = _load_detector(model, config, cascade, device=device)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     if jsonl:
         failed = _score_jsonl(detector, inputs, threshold)
@@ -411,6 +425,7 @@ def filter_command(
     ] = False,
     model: ModelOption = None,
     config: ConfigOption = None,
+    device: DeviceOption = None,
     cascade: CascadeOption = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
@@ -455,7 +470,7 @@ def filter_command(
         raise _fail("--out, --rejected and --errors must be different files")
     inputs = _jsonl_inputs(files, text_field)  # checked before the models load, which takes seconds
     named = _output_targets(given, inputs.sources)
-    detector = _load_detector(model, config, cascade)
+    detector = _load_detector(model, config, cascade, device=device)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     from spindetect.filtering import FilterSettings
     from spindetect.input_sources import describe_argument
@@ -633,6 +648,7 @@ def serve(
     max_documents: Annotated[int, typer.Option("--max-documents", min=1, help="Most documents or records in one request (413 above).")] = 256,
     model: ModelOption = None,
     config: ConfigOption = None,
+    device: DeviceOption = None,
     cascade: CascadeOption = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
@@ -651,7 +667,7 @@ def serve(
     load its scripts from a CDN); read the schema at /openapi.json.
     """
     _setup_logging(verbose, quiet)
-    detector = _load_detector(model, config, cascade)
+    detector = _load_detector(model, config, cascade, device=device)
     from spindetect.serve import ServiceLimits, create_app, run
 
     service = create_app(detector, ServiceLimits(max_body_bytes=max_body_bytes, max_documents=max_documents))
@@ -852,6 +868,7 @@ def evaluate(
     cascade: CascadeOption = False,
     model: ModelOption = None,
     config: ConfigOption = None,
+    device: DeviceOption = None,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -871,7 +888,7 @@ def evaluate(
     if threshold is not None and max_fpr is not None:
         raise _fail("give --threshold or --max-fpr, not both")
     labeled = _read_labeled(data, text_field, label_field, group_field, spun_value, clean_value)
-    detector = _load_detector(model, config, cascade)
+    detector = _load_detector(model, config, cascade, device=device)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     scores, scored = _score_labeled_with_progress(detector, labeled)
     result = evaluation_report(labeled, scores, scored, detector.threshold if threshold is None else threshold)
@@ -898,6 +915,7 @@ def calibrate(
     clean_value: CleanValueOption = None,
     model: ModelOption = None,
     config: ConfigOption = None,
+    device: DeviceOption = None,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -930,7 +948,7 @@ def calibrate(
         check_budget(int((labeled.labels == 0).sum()), max_fpr)
     except ValueError as error:
         raise _fail(f"{data}: {error}") from None
-    detector = _load_detector(model, config)
+    detector = _load_detector(model, config, device=device)
     scores, scored = _score_labeled_with_progress(detector, labeled)
     clean_scores = scores[scored & (labeled.labels == 0)]
     spun_scores = scores[scored & (labeled.labels == 1)]
@@ -990,6 +1008,7 @@ def report(
     ] = 500,
     model: ModelOption = None,
     config: ConfigOption = None,
+    device: DeviceOption = None,
     cascade: CascadeOption = False,
     threshold: DocumentThresholdOption = None,
     max_fpr: MaxFprOption = None,
@@ -1023,7 +1042,7 @@ def report(
 
     inputs = _jsonl_inputs(files, text_field) if jsonl else None  # checked before the models load
     named = report_inputs.text_file_inputs(files, warn) if inputs is None else report_inputs.jsonl_record_inputs(inputs, id_field)
-    detector = _load_detector(model, config, cascade)
+    detector = _load_detector(model, config, cascade, device=device)
     threshold = _resolve_threshold(detector, threshold, max_fpr)
     selection = _report_selection(detector, named, threshold, max_documents, inputs, len(files))
     from importlib.metadata import version

@@ -236,20 +236,29 @@ class EvaluationConfig(_Section):
     cv_folds: int = Field(5, ge=0)
 
 
+# The devices `runtime.device` may name; checked here, without importing torch, so a typo fails fast.
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+
+
 class RuntimeConfig(_Section):
     """Settings for speed and memory. Scores stay as they are up to rounding: in bfloat16 a paragraph's scores move
     a little with the paragraphs batched beside it (on 80 test paragraphs, `batch_tokens` 2048 instead of 512
     moved them by 0.0007 on average, 0.016 at most). `max_document_chars` is a limit: a longer document is
     scored on its first part, and says so."""
 
-    # Token budget of one language-model batch (rows x padded length). On a 2-core CPU small batches are
-    # fastest (they stay in cache); larger ones pay off on GPUs.
+    # On the CPU, the token budget of one language-model batch (rows x padded length): on a 2-core CPU small
+    # batches are fastest (they stay in cache).
     batch_tokens: int = Field(512, ge=64)
-    # Logits are computed for this many token positions at a time, bounding memory to rows x vocabulary.
+    # On the CPU, logits are computed for this many token positions at a time, bounding memory to rows x vocabulary.
     logits_chunk_rows: int = Field(128, ge=1)
     # Longer documents are scored on their first `max_document_chars` characters, and say so.
     max_document_chars: int = Field(100_000, ge=1000)
     torch_threads: int | None = Field(None, ge=1)
+    # Where the language model runs: auto (the first CUDA GPU when torch sees one, else the CPU), cpu, cuda or
+    # cuda:N. On a GPU, batch sizes come from its free memory (see spindetect.device), not the two above.
+    device: str = Field("auto", pattern=DEVICE_PATTERN)
+    # On a GPU: the token budget of one batch, in place of the size from free memory.
+    gpu_batch_tokens: int | None = Field(None, ge=64)
 
 
 class SpindetectConfig(_Section):

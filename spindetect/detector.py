@@ -102,6 +102,7 @@ class DetectorSource:
     runtime: RuntimeConfig | None
     cache_dir: Path | None
     cascade: bool = False
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,13 +145,15 @@ class Detector:
         runtime: RuntimeConfig | None = None,
         cache_dir: Path | None = None,
         cascade: bool = False,
+        device: str | None = None,
     ) -> Detector:
         """Load a trained model directory (default: the model shipped in the package) and its resources.
 
         `runtime` replaces the model's speed and memory settings (which move scores only by rounding: see
-        `RuntimeConfig`). `cascade` scores with the model's cascade (see `use_cascade`).
+        `RuntimeConfig`). `cascade` scores with the model's cascade (see `use_cascade`). `device` (auto, cpu, cuda,
+        cuda:N) replaces `runtime.device`; DeviceUnavailable if this machine has no such device.
         """
-        source = DetectorSource(None if model_dir is None else Path(model_dir), runtime, cache_dir, cascade)
+        source = DetectorSource(None if model_dir is None else Path(model_dir), runtime, cache_dir, cascade, device)
         detector = cls(*_load_parts(source))
         detector.use_cascade(cascade)
         detector._source = source
@@ -357,6 +360,9 @@ class Detector:
 
 def _load_parts(source: DetectorSource) -> tuple[TrainedModel, FeatureExtractor, NGramReference, RuntimeConfig]:
     model = TrainedModel.load(source.model_dir or default_model_dir())
-    config = model.config if source.runtime is None else model.config.model_copy(update={"runtime": source.runtime})
+    runtime = source.runtime or model.config.runtime
+    if source.device is not None:
+        runtime = runtime.model_copy(update={"device": source.device})  # checked where the model loads (resolve_device)
+    config = model.config.model_copy(update={"runtime": runtime})
     reference = NGramReference.load()
     return model, build_extractor(config, reference, source.cache_dir), reference, config.runtime

@@ -21,6 +21,10 @@ class ResourceUnavailable(RuntimeError):
     """A packaged lexical resource is missing; the message says which package to install."""
 
 
+class DeviceUnavailable(RuntimeError):
+    """A `runtime.device` this machine cannot run the language model on (no such GPU, or torch without CUDA)."""
+
+
 def default_model_dir() -> Path:
     """The model shipped inside the package."""
     return Path(__file__).parent / "models" / "default"

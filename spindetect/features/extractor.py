@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -9,6 +10,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from spindetect.config import SpindetectConfig
+from spindetect.device import batch_sizes_for, resolve_device
 from spindetect.features.cache import FeatureCache, score_with_cache
 from spindetect.features.language_model import load_language_model
 from spindetect.features.lexical import LexicalScorer, scoring_lexicon
@@ -20,6 +22,8 @@ from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
@@ -119,13 +123,18 @@ def build_extractor(
         lexical_swap_test = swap_test.narrowed(MAX_CANDIDATES)
         families.append(LexicalScorer(reference, lexical_swap_test, scoring_lexicon(reference), span_odds.lexical))
     if with_language_model:
+        runtime = config.runtime
+        device = resolve_device(runtime.device)
+        language_model = load_language_model(config.language_model.name, cache_dir, config.language_model.precision, device)
+        sizes = batch_sizes_for(device, language_model.model, runtime.batch_tokens, runtime.logits_chunk_rows, runtime.gpu_batch_tokens)
+        logger.info("language model on %s: batches of %d tokens, logits %d rows at a time", device, sizes.batch_tokens, sizes.logits_chunk_rows)
         families.append(
             LanguageModelScorer(
-                load_language_model(config.language_model.name, cache_dir, config.language_model.precision),
+                language_model,
                 reference.unigram,
                 max_tokens=config.language_model.max_tokens,
-                batch_tokens=config.runtime.batch_tokens,
-                logits_chunk_rows=config.runtime.logits_chunk_rows,
+                batch_tokens=sizes.batch_tokens,
+                logits_chunk_rows=sizes.logits_chunk_rows,
                 swap_test=swap_test,
                 span_odds=span_odds.language_model,
             )

@@ -102,6 +102,11 @@ class CausalLanguageModel:
     # The dtype the weights run in ("float32" or "bfloat16"); features differ slightly between the two.
     precision: str = "float32"
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are, and so where each batch's tensors go."""
+        return next(self.model.parameters()).device
+
 
 @dataclass(frozen=True)
 class _GgufSource:
@@ -240,18 +245,23 @@ def _load_converted(directory: Path, name: str) -> CausalLanguageModel:
     return CausalLanguageModel(name, model.eval(), HuggingFaceEncoder(tokenizer, marker["bos_token"]))
 
 
-def load_language_model(name: str, cache_dir: Path | None = None, precision: str = "float32") -> CausalLanguageModel:
-    """Load a language model by its config name, converting its packaged GGUF weights on first use."""
+def load_language_model(
+    name: str, cache_dir: Path | None = None, precision: str = "float32", device: torch.device | str = "cpu"
+) -> CausalLanguageModel:
+    """Load a language model by its config name onto `device`, converting its packaged GGUF weights on first use."""
     if precision not in _DTYPES:
         raise ValueError(f"unknown precision {precision!r}; choose one of {sorted(_DTYPES)}")
-    return _in_precision(_load_float32(name, cache_dir), precision)
+    language_model = _load_float32(name, cache_dir)
+    language_model.model.to(device)
+    return _in_precision(language_model, precision)
 
 
 def _in_precision(language_model: CausalLanguageModel, precision: str) -> CausalLanguageModel:
     if precision == "float32":
         return language_model
     # On a CPU without bfloat16 instructions, PyTorch emulates them: still correct, but slower than float32.
-    if not torch.cuda.is_available() and not torch.cpu._is_avx512_bf16_supported() and not torch.cpu._is_amx_tile_supported():
+    on_cpu = language_model.device.type == "cpu"
+    if on_cpu and not torch.cpu._is_avx512_bf16_supported() and not torch.cpu._is_amx_tile_supported():
         logger.warning("this CPU has no native bfloat16; language_model.precision: float32 may be faster here")
     model = language_model.model.to(_DTYPES[precision])
     return CausalLanguageModel(language_model.name, model, language_model.encoder, precision)

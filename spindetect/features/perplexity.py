@@ -277,8 +277,10 @@ class BatchCache:
     """A scored batch's token ids (start token first) and the keys and values the model computed for them, so
     continuations of its texts can be read without running their prefixes again."""
 
+    # On the CPU whatever the model's device: the second pass reads single ids from it, which on a GPU would
+    # wait for the device each time.
     input_ids: torch.Tensor
-    cache: DynamicCache
+    cache: DynamicCache  # on the model's device
 
 
 class LanguageModelScorer:
@@ -491,7 +493,8 @@ class LanguageModelScorer:
         self, batch: list[list[int]], probes: list[tuple[np.ndarray, np.ndarray]]
     ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], BatchCache]:
         model = self.language_model.model
-        input_ids, attention_mask = self.padded_batch(batch)
+        host_input_ids, attention_mask = self.padded_batch(batch)
+        input_ids, attention_mask = host_input_ids.to(self.language_model.device), attention_mask.to(self.language_model.device)
         # Without a config the cache keeps every position of every layer (no sliding window), so continuations
         # can be read after any prefix. Passed by position: transformers has named this argument
         # `past_key_values` and, since 5.2x, `cache`.
@@ -512,7 +515,7 @@ class LanguageModelScorer:
             (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d])
             for a, b, c, d in zip(bounds[:-1], bounds[1:], probe_bounds[:-1], probe_bounds[1:], strict=True)
         ]
-        return results, BatchCache(input_ids, cache)
+        return results, BatchCache(host_input_ids, cache)
 
     @torch.inference_mode()
     def _continuation_surprisal(self, batch: BatchCache, requests: Sequence[tuple[int, Continuation]]) -> list[np.ndarray]:
@@ -531,18 +534,20 @@ class LanguageModelScorer:
         lengths = [len(continuation.token_ids) for _, continuation in requests]
         states = torch.cat([hidden[k, :length] for k, length in enumerate(lengths)])
         targets = torch.cat([torch.tensor(continuation.token_ids, dtype=torch.long) for _, continuation in requests])
+        targets = targets.to(states.device)
         bits = []
         for start in range(0, targets.numel(), self.logits_chunk_rows):
             log_probs = torch.log_softmax(self._logits(states[start : start + self.logits_chunk_rows]), dim=-1)
             chunk_targets = targets[start : start + self.logits_chunk_rows]
-            bits.append(-log_probs[torch.arange(chunk_targets.numel()), chunk_targets] / _LN2)
-        return np.split(torch.cat(bits).double().numpy(), np.cumsum(lengths)[:-1])
+            bits.append(-log_probs[torch.arange(chunk_targets.numel(), device=states.device), chunk_targets] / _LN2)
+        return np.split(torch.cat(bits).cpu().double().numpy(), np.cumsum(lengths)[:-1])
 
     def continuation_inputs(
         self, batch: BatchCache, requests: Sequence[tuple[int, Continuation]]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, DynamicCache]:
         """The second pass's decoder inputs for (batch row, continuation) requests (see
-        `_continuation_surprisal`): token ids, attention mask, positions and the rows' prefix keys and values."""
+        `_continuation_surprisal`): token ids, attention mask, positions and the rows' prefix keys and values,
+        all on the model's device."""
         pad_id = self.language_model.encoder.pad_id
         # Text token t sits at input position t + 1 (after the start token).
         kept = max(continuation.first_token for _, continuation in requests)
@@ -557,11 +562,12 @@ class LanguageModelScorer:
             positions[k] = torch.arange(continuation.first_token, continuation.first_token + width)
             mask[k, 0, :, : continuation.first_token] = True
             mask[k, 0, :, kept:] = causal
-        rows = torch.tensor([row for row, _ in requests], dtype=torch.long)
+        device = self.language_model.device
+        rows = torch.tensor([row for row, _ in requests], dtype=torch.long, device=device)
         prefixes = DynamicCache(
             ddp_cache_data=[(layer.keys[rows, :, :kept], layer.values[rows, :, :kept]) for layer in batch.cache.layers]
         )
-        return input_ids, mask, positions, prefixes
+        return input_ids.to(device), mask.to(device), positions.to(device), prefixes
 
     def _logits(self, states: torch.Tensor) -> torch.Tensor:
         """The model's next-token logits (float32) for hidden states, soft-capped where the model caps them."""
@@ -592,16 +598,16 @@ class LanguageModelScorer:
             entropy.append((log_total - torch.linalg.vecdot(weights, shifted) / total) / _LN2)
             in_chunk = np.flatnonzero((probe_rows >= start) & (probe_rows < start + self.logits_chunk_rows))
             if in_chunk.size:
-                rows = torch.from_numpy(probe_rows[in_chunk] - start)
-                probe_log_probs = shifted[rows, torch.from_numpy(probe_ids[in_chunk])] - log_total[rows]
-                probe_surprisal[in_chunk] = (-probe_log_probs / _LN2).double().numpy()
+                rows = torch.from_numpy(probe_rows[in_chunk] - start).to(states.device)
+                probe_log_probs = shifted[rows, torch.from_numpy(probe_ids[in_chunk]).to(states.device)] - log_total[rows]
+                probe_surprisal[in_chunk] = (-probe_log_probs / _LN2).cpu().double().numpy()
         if not surprisal:
             empty = np.zeros(0)
             return empty, empty.astype(np.int64), empty, probe_surprisal
         return (
-            torch.cat(surprisal).double().numpy(),
-            torch.cat(rank).long().numpy(),
-            torch.cat(entropy).double().numpy(),
+            torch.cat(surprisal).cpu().double().numpy(),
+            torch.cat(rank).cpu().long().numpy(),
+            torch.cat(entropy).cpu().double().numpy(),
             probe_surprisal,
         )
 
