@@ -253,6 +253,8 @@ class RuntimeConfig(_Section):
     logits_chunk_rows: int = Field(128, ge=1)
     # Longer documents are scored on their first `max_document_chars` characters, and say so.
     max_document_chars: int = Field(100_000, ge=1000)
+    # Threads torch runs the language model on, set for the whole process when a detector loads (None: torch's
+    # own default, one per core).
     torch_threads: int | None = Field(None, ge=1)
     # Where the language model runs: auto (the first CUDA GPU when torch sees one, else the CPU), cpu, cuda or
     # cuda:N. On a GPU, batch sizes come from its free memory (see spindetect.device), not the two above.

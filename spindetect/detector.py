@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from spindetect.config import RuntimeConfig
 from spindetect.explain import describe
 from spindetect.features.extractor import FeatureExtractor, build_extractor
-from spindetect.features.ngram import NGramScorer, frequent_english_share
+from spindetect.features.ngram import frequent_english_share
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan, merge_flags, shown_flags
@@ -364,5 +365,8 @@ def _load_parts(source: DetectorSource) -> tuple[TrainedModel, FeatureExtractor,
     if source.device is not None:
         runtime = runtime.model_copy(update={"device": source.device})  # checked where the model loads (resolve_device)
     config = model.config.model_copy(update={"runtime": runtime})
+    if runtime.torch_threads is not None:
+        # torch counts threads per process, not per model: the setting holds for everything torch runs here.
+        torch.set_num_threads(runtime.torch_threads)
     reference = NGramReference.load()
     return model, build_extractor(config, reference, source.cache_dir), reference, config.runtime

@@ -117,3 +117,16 @@ def test_threads_sharing_a_fresh_detector_get_the_scores_one_thread_gets(tiny_mo
     for thread in threads:
         thread.join()
     assert scores == {worker: alone for worker in range(4)}
+
+
+def test_runtime_torch_threads_sets_torch_s_thread_count(tiny_model_dir) -> None:
+    import torch
+
+    from spindetect.config import RuntimeConfig
+
+    before = torch.get_num_threads()
+    try:
+        Detector.load(tiny_model_dir, RuntimeConfig(torch_threads=1))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
