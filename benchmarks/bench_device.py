@@ -5,9 +5,10 @@
 The paragraphs are the English sides of the machine-translation samples packaged with spindetect
 (`spindetect/data/mt_*.jsonl`), consecutive sentences of one source document joined four at a time, so the
 benchmark runs the same on any machine with spindetect installed. On each device, in one process:
-- "spindetect": `LanguageModelScorer.score`, as a detector with `runtime.device` set to that device builds
-  it: length-sorted batches of the device's token budget (the configured one on the CPU, sized from free
-  memory on a GPU), chunked logits, full token statistics, the swap evidence and its second pass;
+- "spindetect": `LanguageModelScorer.score`, built by `build_extractor` as for a detector with
+  `runtime.device` set to that device: length-sorted batches of the device's token budget (the configured one
+  on the CPU, sized from free memory on a GPU), chunked logits, full token statistics, the swap evidence and
+  its second pass;
 - "naive loop": one forward pass per paragraph on the same device, then each token's surprisal read from
   its logits and copied back to the host: what a plain perplexity script does, and less work than spindetect
   does (no statistics beyond surprisal, no second pass).
@@ -26,14 +27,16 @@ from importlib.resources import files
 
 import torch
 
-from spindetect.config import RuntimeConfig
-from spindetect.device import batch_sizes_for, resolve_device
-from spindetect.features.language_model import CausalLanguageModel, load_language_model
+from spindetect.config import (
+    FeaturesConfig,
+    LanguageModelConfig,
+    RuntimeConfig,
+    SpindetectConfig,
+)
+from spindetect.features.extractor import build_extractor
+from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
-from spindetect.features.swap import SynonymSwapTest
-from spindetect.features.swap_judge import JUDGED_CANDIDATES
-from spindetect.features.thesaurus import MobyThesaurus
 
 SENTENCES_PER_PARAGRAPH = 4
 
@@ -79,27 +82,28 @@ def main() -> None:
 
     paragraphs = packaged_paragraphs(args.paragraphs)
     reference = NGramReference.load()
-    swap_test = SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=JUDGED_CANDIDATES)
     print(f"{len(paragraphs)} paragraphs; model {args.model} in {args.precision}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     if "cuda" not in " ".join(devices):
         print("no CUDA GPU seen by torch here: CPU side only")
     for spec in devices:
-        bench_device(resolve_device(spec), paragraphs, args, reference, swap_test)
+        config = SpindetectConfig(
+            language_model=LanguageModelConfig(name=args.model, precision=args.precision),
+            features=FeaturesConfig(ngram=False, lexical=False),
+            runtime=RuntimeConfig(device=spec),
+        )
+        scorer = build_extractor(config, reference).family(LanguageModelScorer)
+        bench_device(scorer, paragraphs, args.repeats)
 
 
-def bench_device(device: torch.device, paragraphs: list[str], args: argparse.Namespace, reference, swap_test) -> None:
-    language_model = load_language_model(args.model, precision=args.precision, device=device)
+def bench_device(scorer: LanguageModelScorer, paragraphs: list[str], repeats: int) -> None:
+    language_model = scorer.language_model
+    device = language_model.device
     tokens = sum(len(ids) + 1 for ids in language_model.encoder.encode(paragraphs))
-    runtime = RuntimeConfig()
-    sizes = batch_sizes_for(device, language_model.model, runtime.batch_tokens, runtime.logits_chunk_rows, runtime.gpu_batch_tokens)
-    scorer = LanguageModelScorer(
-        language_model, reference.unigram, batch_tokens=sizes.batch_tokens, logits_chunk_rows=sizes.logits_chunk_rows, swap_test=swap_test
-    )
     sides = {"spindetect": lambda: scorer.score(paragraphs), "naive loop": lambda: naive_loop(language_model, paragraphs, device)}
     for run in sides.values():
         run()  # untimed: allocations, caches
     timings = dict.fromkeys(sides, float("inf"))
-    for _ in range(args.repeats):  # alternated, so that machine noise hits both sides alike
+    for _ in range(repeats):  # alternated, so that machine noise hits both sides alike
         for side, run in sides.items():
             synchronize(device)
             started = time.perf_counter()
@@ -107,9 +111,9 @@ def bench_device(device: torch.device, paragraphs: list[str], args: argparse.Nam
             synchronize(device)
             timings[side] = min(timings[side], time.perf_counter() - started)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    print(f"\n{device} ({name}): batch_tokens {sizes.batch_tokens}, logits_chunk_rows {sizes.logits_chunk_rows}")
+    print(f"\n{device} ({name}): batch_tokens {scorer.batch_tokens}, logits_chunk_rows {scorer.logits_chunk_rows}")
     for side, seconds in timings.items():
-        print(f"  {side:<11} {len(paragraphs) / seconds:8.1f} paragraphs/s  {tokens / seconds:9.0f} tokens/s  ({seconds:.2f} s, best of {args.repeats})")
+        print(f"  {side:<11} {len(paragraphs) / seconds:8.1f} paragraphs/s  {tokens / seconds:9.0f} tokens/s  ({seconds:.2f} s, best of {repeats})")
     print(f"  ratio spindetect/naive loop throughput: {timings['naive loop'] / timings['spindetect']:.2f}")
 
 
@@ -117,6 +121,7 @@ def synchronize(device: torch.device) -> None:
     """Waits for the GPU's queued work, so that a timing covers it; nothing on the CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
 
 if __name__ == "__main__":
     main()
