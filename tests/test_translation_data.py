@@ -130,6 +130,25 @@ def test_mqm_ratings_label_major_errors_and_error_free_translations(builder) -> 
     assert by_text["Planted error here."]["label"] == "mt_clean" and by_text["Planted error here."]["ratings"] == 1
 
 
+def test_english_sources_are_read_once_a_segment_without_error_marks(builder) -> None:
+    def row(doc: str, segment: str, source: str, system: str) -> dict[str, str]:
+        return {"system": system, "doc": doc, "docSegId": segment, "source": source, "target": "Ziel."}
+
+    ratings = [
+        row("news_x.1:en-de", "2", "The second paragraph.", "A"),
+        row("news_x.1:en-de", "1", "A headline", "A"),
+        row("news_x.1:en-de", "2", "The <v>second</v> paragraph.", "B"),  # a rater marked a source error
+        row("news_x.1:en-de", "1", "A headline", "B"),
+    ]
+
+    assert builder.english_sources(ratings, "news", "docSegId") == [
+        {"text": "A headline", "doc": "news_x.1", "segment": 1, "genre": "news"},
+        {"text": "The second paragraph.", "doc": "news_x.1", "segment": 2, "genre": "news"},
+    ]
+    with pytest.raises(ValueError, match="different sources"):
+        builder.english_sources(ratings + [row("news_x.1:en-de", "1", "Another headline", "C")], "news", "docSegId")
+
+
 # --------------------------------------------------------------------------- reading the samples
 
 

@@ -18,6 +18,10 @@ the tarballs and TSV files are read where they lie and nothing is unpacked to di
   raters put on the source) is `mt_garble`; one in which every rating found no error is `mt_clean`; the rest
   (Minor errors only) are left out. Written to `mt_mqm_zh_en.jsonl`: `text`, `label`, `lang_pair`, `doc`,
   `segment` (its position in the document), `systems`, `ratings`, `major_errors` (the categories).
+- English written by people, from the same repository (`--mqm`): the English source documents of the WMT23
+  English->German side-by-side ratings (30 news articles: headline, captions and body paragraphs, one
+  segment each). Written to `english_sources.jsonl`: `text`, `doc`, `segment`, `genre` (`news`). The
+  translations are not read. The repository's TED talks are left out: TED licenses its talks CC BY-NC-ND.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ GARBLED_BELOW, CLEAN_FROM = 30.0, 80.0
 MQM_FILE = "generalMT2023/zhen/sxs_mqm_generalMT2023_zhen.3ratingsPerSegment.tsv.tar.gz"
 ATTENTION_CHECK = "HOTW-test"
 SOURCE_CATEGORIES = ("Source issue", "Source error")  # errors the raters found in the source, not the translation
+# English->German ratings whose English sources are packaged as clean modern English: (genre, file, the
+# field numbering a document's segments).
+ENGLISH_SOURCE_FILES = (
+    ("news", "generalMT2023/ende/sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz", "docSegId"),
+)
 
 
 class DatasetRepo:
@@ -211,6 +220,29 @@ def build_mqm(repo: DatasetRepo) -> list[dict]:
     return mqm_segments(read_tsv(table))
 
 
+def english_sources(ratings: Iterable[dict[str, str]], genre: str, segment_field: str) -> list[dict]:
+    """The English source segments of English->X rating rows, once each, in document and segment order. The
+    news documents are named `news_<site>.<number>:en-de`; the pair suffix goes."""
+    segments: dict[tuple[str, int], str] = {}
+    for row in ratings:
+        doc = row["doc"].removesuffix(":en-de")
+        text = _unmarked(row["source"])  # a source error is marked in the source
+        key = (doc, int(row[segment_field]))
+        if segments.setdefault(key, text) != text:
+            raise ValueError(f"{doc} segment {key[1]}: two rating rows show different sources")
+    return [{"text": text, "doc": doc, "segment": segment, "genre": genre} for (doc, segment), text in sorted(segments.items())]
+
+
+def build_english_sources(repo: DatasetRepo) -> list[dict]:
+    rows = []
+    for genre, path, segment_field in ENGLISH_SOURCE_FILES:
+        data = repo.read(path)
+        tables = tar_members(data).values() if path.endswith(".tar.gz") else [data]
+        for table in tables:
+            rows += english_sources(read_tsv(table), genre, segment_field)
+    return rows
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -232,6 +264,7 @@ def _built(args: argparse.Namespace) -> Iterator[tuple[str, list[dict]]]:
             yield f"mt_{pair.replace('-', '_')}.jsonl", build_mlqe_pair(repo, pair)
     if args.mqm:
         yield "mt_mqm_zh_en.jsonl", build_mqm(DatasetRepo(args.mqm))
+        yield "english_sources.jsonl", build_english_sources(DatasetRepo(args.mqm))
 
 
 def main() -> None:
@@ -244,7 +277,8 @@ def main() -> None:
         parser.error("give --mlqe, --mqm or both")
     for name, rows in _built(args):
         write_jsonl(args.output / name, rows)
-        print(f"{name}: {len(rows)} rows, {len({row['doc'] for row in rows})} documents, {label_counts(rows)}")
+        labels = label_counts(rows) if rows and "label" in rows[0] else ""
+        print(f"{name}: {len(rows)} rows, {len({row['doc'] for row in rows})} documents {labels}")
 
 
 if __name__ == "__main__":
