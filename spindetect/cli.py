@@ -798,7 +798,13 @@ def _print_metrics(model) -> None:
             stdout.print(f"test style {style:<15} roc_auc {metrics['roc_auc']:.4f}  recall {metrics['recall']:.4f}  (n {metrics['n']})")
     unlisted = model.metrics.get("test_tortured_unlisted")
     if unlisted and "roc_auc" in unlisted:
-        stdout.print(f"test style tortured, lexicon count hidden (unlisted phrases) roc_auc {unlisted['roc_auc']:.4f}")
+        stdout.print(f"test style tortured, lexicon count hidden (unlisted phrases), against clean paragraphs of the same documents: roc_auc {unlisted['roc_auc']:.4f}")
+    for kind, shares in model.metrics.get("test_short_lines", {}).items():
+        low, high = shares["labelled_spun_ci"]
+        stdout.print(
+            f"test short lines, {kind}: {shares['labelled_spun']:.4f} labelled spun  95% CI [{low:.4f}, {high:.4f}], "
+            f"{shares['unjudged']:.4f} unjudged  (n {shares['n']})"
+        )
     labeled = model.metrics.get("test_labeled_files")
     if labeled:
         stdout.print(f"test on your labeled files: roc_auc {labeled.get('roc_auc', float('nan')):.4f}  f1 {labeled['f1']:.4f}  (n {labeled['n']})")

@@ -58,7 +58,7 @@ class SegmentationConfig(_Section):
 class CorpusConfig(_Section):
     """A corpus of clean prose to draw paragraphs from."""
 
-    name: Literal["brown", "wikipedia", "python_docs"]
+    name: Literal["brown", "wikipedia", "python_docs", "wmt_english"]
     # Paragraphs drawn at random (seeded) from the corpus.
     max_paragraphs: int = Field(1000, ge=10)
     # Brown only: categories (letters a-r or names like press_reportage); None means all.
@@ -156,6 +156,15 @@ class RoundTripConfig(_Section):
     max_paragraphs: int = Field(300, ge=1)
 
 
+class ShortLinesConfig(_Section):
+    """Titles, headings, headlines and captions of the test split's documents, and thesaurus-spun twins of
+    them, scored as records the way `spindetect score` scores them: measured (most are too short to judge,
+    so a detector must leave them unjudged rather than call them spun), never trained on."""
+
+    enabled: bool = False
+    spin_rate: float = Field(0.3, gt=0, le=1)
+
+
 class DataConfig(_Section):
     """Where the training data comes from: synthetic pairs from clean corpora, the user's labeled files, or both."""
 
@@ -184,6 +193,7 @@ class DataConfig(_Section):
     tortured: TorturedInsertionConfig = TorturedInsertionConfig()
     machine_translation: MachineTranslationConfig = MachineTranslationConfig()
     round_trip: RoundTripConfig = RoundTripConfig()
+    short_lines: ShortLinesConfig = ShortLinesConfig()
 
     @model_validator(mode="after")
     def _some_data(self) -> DataConfig:

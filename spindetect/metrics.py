@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score, roc_curve
@@ -105,3 +106,23 @@ def metrics_by_style(
             chosen = of_style
         by_style[style] = binary_metrics(labels[chosen], scores[chosen], threshold)
     return by_style
+
+
+def verdict_shares(labels: np.ndarray, verdicts: Sequence[str]) -> dict[str, dict]:
+    """What a detector said of whole records, by true label ("clean", "spun"): how many, the share labelled
+    spun (the flagged share of the clean ones, the recall of the spun ones) with its 95% Wilson interval, and
+    the share left unjudged (too short or not English to judge)."""
+    verdicts = np.asarray(verdicts, dtype=object)
+    shares = {}
+    for label, name in ((0, "clean"), (1, "spun")):
+        of_label = verdicts[np.asarray(labels) == label]
+        if not len(of_label):
+            continue
+        spun = int((of_label == "spun").sum())
+        shares[name] = {
+            "n": len(of_label),
+            "labelled_spun": round(spun / len(of_label), 4),
+            "labelled_spun_ci": [round(bound, 4) for bound in wilson_interval(spun, len(of_label))],
+            "unjudged": round(float((of_label == "unjudged").mean()), 4),
+        }
+    return shares

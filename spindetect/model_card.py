@@ -22,8 +22,8 @@ KNOWN_WEAKNESSES = (
     "Light spin is the hard case: with 5% of content words replaced a paragraph of 60 words has one or two "
     "odd words, and the scores of such paragraphs overlap the clean ones (see the rate table).",
     "The clean training prose is US English from 1961 (Brown), encyclopedic (Wikipedia) and technical (the "
-    "Python documentation). Modern news, social media and British spelling are out of domain: expect more "
-    "false positives there; "
+    "Python documentation) and a little present-day news (30 articles). Social media and "
+    "British spelling are out of domain: expect more false positives there; "
     "calibrate the threshold on your own clean texts (`spindetect calibrate`).",
     "The n-gram reference (CMU trigram model) lacks many modern collocations (\"sanctions relief\"); words it "
     "has not seen together look odd to the lexical features.",
@@ -178,9 +178,24 @@ def _metrics_section(metrics: dict) -> list[str]:
     if unlisted:
         lines += [
             "The lexicon lists every tortured phrase of the test split, so `tortured` above measures a lookup. With "
-            f"the lexicon's count hidden, the other features score the same paragraphs at ROC-AUC "
-            f"{_number(unlisted, 'roc_auc')} (recall {_number(unlisted, 'recall')}): that is what to expect of "
-            "tortured phrases nobody has listed.",
+            f"the lexicon's count hidden, the other features tell the same paragraphs from the clean paragraphs of "
+            f"their documents at ROC-AUC {_number(unlisted, 'roc_auc')} (recall {_number(unlisted, 'recall')}): that "
+            "is what to expect of tortured phrases nobody has listed.",
+            "",
+        ]
+    short_lines = metrics.get("test_short_lines")
+    if short_lines:
+        lines += [
+            "Short lines (titles, section headings, headlines and captions of the test split's documents, and spun "
+            "twins of them), each scored as a record the way `spindetect score` scores it:",
+            "",
+            "| lines | n | labelled spun (95% CI) | unjudged |",
+            "|---|---|---|---|",
+            *(
+                f"| {kind} | {m['n']} | {m['labelled_spun']:.4f} [{m['labelled_spun_ci'][0]:.4f}, {m['labelled_spun_ci'][1]:.4f}] "
+                f"| {m['unjudged']:.4f} |"
+                for kind, m in short_lines.items()
+            ),
             "",
         ]
     lines += cross_validated_section(metrics.get("cross_validated"))

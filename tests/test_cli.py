@@ -174,7 +174,7 @@ def test_info_shows_the_shipped_models_metrics_by_rate_and_style() -> None:
     garble = metrics["test_by_style"]["mt_garble"]
     assert f"test style mt_garble       roc_auc {garble['roc_auc']:.4f}" in result.stdout
     assert f"test rate 0.05  roc_auc {metrics['test_by_rate']['0.05']['roc_auc']:.4f}" in result.stdout
-    assert f"lexicon count hidden (unlisted phrases) roc_auc {metrics['test_tortured_unlisted']['roc_auc']:.4f}" in result.stdout
+    assert f"lexicon count hidden (unlisted phrases), against clean paragraphs of the same documents: roc_auc {metrics['test_tortured_unlisted']['roc_auc']:.4f}" in result.stdout
     assert "round_trip" in result.stdout and "cascade:" in result.stdout
     clean_share = metrics["cascade"]["test_clean_share_to_language_model"]
     assert f", {clean_share:.0%} of the clean ones)" in result.stdout

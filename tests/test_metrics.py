@@ -37,3 +37,18 @@ def test_rate_intervals_recover_the_counts_of_binary_metrics() -> None:
     assert intervals["precision_ci"] == pytest.approx(wilson_interval(6, 9), abs=1e-4)
     only_spun = rate_intervals(binary_metrics(labels[:8], scores[:8], 0.5))
     assert set(only_spun) == {"recall_ci", "precision_ci"}  # no clean texts: no false-positive rate to bound
+
+
+def test_verdict_shares_count_what_the_detector_said_by_true_label() -> None:
+    from spindetect.metrics import verdict_shares
+
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    verdicts = ["unjudged", "unjudged", "clean", "spun", "unjudged", "spun"]
+
+    shares = verdict_shares(labels, verdicts)
+
+    assert shares["clean"]["n"] == 4 and shares["clean"]["labelled_spun"] == 0.25 and shares["clean"]["unjudged"] == 0.5
+    low, high = shares["clean"]["labelled_spun_ci"]
+    assert low < 0.25 < high
+    assert shares["spun"] == {"n": 2, "labelled_spun": 0.5, "labelled_spun_ci": shares["spun"]["labelled_spun_ci"], "unjudged": 0.5}
+    assert verdict_shares(np.array([0]), ["clean"]).keys() == {"clean"}

@@ -18,6 +18,7 @@ from spindetect.metrics import metrics_by_style
 from spindetect.synth.brown import SourceParagraph
 from spindetect.synth.dataset import (
     RATE_SWEEP_SPLIT,
+    SHORT_LINES_SPLIT,
     CorpusLocations,
     Example,
     build_synthetic_dataset,
@@ -226,6 +227,25 @@ def test_tortured_twins_draw_the_test_split_from_the_held_out_part_only() -> Non
     assert ("test", 0) in by_split and ("train", 0) not in by_split
 
 
+def test_tortured_paragraphs_are_chosen_by_the_part_of_the_list_their_split_draws_from() -> None:
+    from spindetect.synth.dataset import _with_garblable_terms
+
+    training = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs([("information mining", "data mining")]))
+    held_out = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs([("profound learning", "deep learning")]))
+    paragraphs = [
+        SourceParagraph("They used data mining on the records.", "doc/a", 0, "g"),  # train, a training term: chosen
+        SourceParagraph("They used data mining on the records.", "doc/b", 0, "g"),  # test, no held-out term: passed over
+        SourceParagraph("They used deep learning on the records.", "doc/b", 1, "g"),  # test, a held-out term: chosen
+        SourceParagraph("They used deep learning on the records.", "doc/a", 1, "g"),  # train, no training term
+    ]
+    splits = {"doc/a": "train", "doc/b": "test"}
+
+    chosen = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=10, seed=1)
+
+    assert sorted((p.source_id, p.paragraph_index) for p in chosen) == [("doc/a", 0), ("doc/b", 1)]
+    assert len(_with_garblable_terms(paragraphs, splits, (training, held_out), limit=1, seed=1)) == 1
+
+
 # --------------------------------------------------------------------------- machine translation
 
 
@@ -272,13 +292,16 @@ def test_the_test_config_builds_every_style_with_splits_by_source(styled_example
     styles = {e.style for e in styled_examples}
     assert styles == {
         "clean", "thesaurus_spin", "phrase_spin", "tortured", "mt_garble", "mt_post_edit", "mt_clean",
-        "mt_major_error", "mt_no_error", "round_trip",
+        "mt_major_error", "mt_no_error", "round_trip", "short_line", "short_line_spin",
     }
     splits_of_source: dict[str, set[str]] = {}
     for example in styled_examples:
         splits_of_source.setdefault(example.source_id, set()).add(example.split)
-    assert all(len(splits - {RATE_SWEEP_SPLIT}) == 1 for splits in splits_of_source.values())
-    assert all(splits == {"test", RATE_SWEEP_SPLIT} for splits in splits_of_source.values() if RATE_SWEEP_SPLIT in splits)
+    # The rate sweep and the short lines come from test documents only.
+    extra = {RATE_SWEEP_SPLIT, SHORT_LINES_SPLIT}
+    assert all(len(splits - extra) == 1 for splits in splits_of_source.values())
+    assert all(splits - extra == {"test"} for splits in splits_of_source.values() if splits & extra)
+    assert {corpus_of(e.source_id) for e in styled_examples if e.split == SHORT_LINES_SPLIT} == {"wmt_english"}
     assert {e.split for e in styled_examples if e.style == "thesaurus_spin"} == {"train", "valid", "test", RATE_SWEEP_SPLIT}
     assert all(e.label == 1 for e in styled_examples if e.style in ("phrase_spin", "tortured", "mt_garble", "mt_major_error"))
     assert all(e.label == 0 for e in styled_examples if e.style in ("mt_post_edit", "mt_clean", "mt_no_error", "round_trip"))

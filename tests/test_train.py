@@ -71,21 +71,23 @@ def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir
     assert "## Known weaknesses" in card
 
 
-def test_unlisted_tortured_metrics_hide_the_lexicon_count() -> None:
+def test_unlisted_tortured_metrics_hide_the_lexicon_count_against_clean_paragraphs_of_the_same_documents() -> None:
     from spindetect.train import TORTURED_FEATURE, _unlisted_tortured_metrics
 
     class ScoresTheLexiconCount:  # a classifier that trusts the lexicon alone
         def predict_proba(self, features):
             return np.column_stack([1 - features[:, 1], features[:, 1]])
 
-    features = np.array([[0.3, 1.0], [0.2, 0.0], [0.9, 1.0], [0.1, 0.0], [0.5, 0.0]])
-    labels = np.array([1, 0, 1, 0, 1])
-    styles = np.array(["tortured", "clean", "tortured", "clean", "thesaurus_spin"])
+    features = np.array([[0.3, 1.0], [0.2, 0.0], [0.9, 1.0], [0.1, 0.0], [0.5, 0.0], [0.4, 0.0]])
+    labels = np.array([1, 0, 1, 0, 1, 0])
+    styles = np.array(["tortured", "clean", "tortured", "clean", "thesaurus_spin", "clean"])
+    # The last clean paragraph comes from a document no tortured paragraph comes from: it is left out.
+    documents = np.array(["wiki/A", "wiki/A", "wiki/B", "wiki/B", "wiki/A", "brown/ca01"])
     names = ("other", TORTURED_FEATURE)
-    blind = _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, names, labels, styles, 0.5)
+    blind = _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, names, labels, styles, documents, 0.5)
     assert blind["n"] == 4 and blind["n_spun"] == 2
     assert blind["roc_auc"] == 0.5 and blind["recall"] == 0.0  # without the count it sees nothing
-    assert _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, ("a", "b"), labels, styles, 0.5) is None
+    assert _unlisted_tortured_metrics(ScoresTheLexiconCount(), features, ("a", "b"), labels, styles, documents, 0.5) is None
 
 
 def _labeled_file(path, count: int) -> None:
@@ -103,13 +105,13 @@ def _labeled_file(path, count: int) -> None:
 
 
 def test_training_refuses_a_split_without_both_classes(tmp_path) -> None:
-    """12 texts leave the test split without a clean one: no ROC-AUC, no false-positive rate. Refused before
-    any feature is extracted, and no model is written."""
+    """10 texts leave the valid split without a spun one: no threshold can be chosen. Refused before any
+    feature is extracted, and no model is written."""
     from typer.testing import CliRunner
 
     from spindetect.cli import app
 
-    _labeled_file(tmp_path / "few.jsonl", 12)
+    _labeled_file(tmp_path / "few.jsonl", 10)
     output = tmp_path / "model"
     result = CliRunner().invoke(
         app,
@@ -118,7 +120,7 @@ def test_training_refuses_a_split_without_both_classes(tmp_path) -> None:
     )
     assert result.exit_code == 2
     message = " ".join(result.stderr.split())
-    assert "the test split has no clean paragraphs (sources clean/spun by split: train 5/3, valid 1/1, test 0/2)" in message
+    assert "the valid split has no spun paragraphs (sources clean/spun by split: train 2/4, valid 2/0, test 1/1)" in message
     assert "about 50 source texts of each class would put 10 of each in the valid and test splits" in message
     assert not output.exists()
 

