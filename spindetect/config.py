@@ -119,7 +119,8 @@ class TorturedInsertionConfig(_Section):
     """Tortured phrases put in place of the established terms they garble, where a clean paragraph has one."""
 
     enabled: bool = False
-    # At most this many paragraphs (with a term of the list) get a tortured twin.
+    # At most this many paragraphs of the train and valid splits (with a term of the list) get a tortured twin;
+    # every test paragraph with a term of the held-out part gets one (they are few, and they are its measure).
     max_paragraphs: int = Field(400, ge=1)
     # Share of the tortured-phrase list kept for the test split; train and valid draw from the rest.
     held_out_fraction: float = Field(0.3, gt=0, lt=1)

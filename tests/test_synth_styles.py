@@ -227,7 +227,7 @@ def test_tortured_twins_draw_the_test_split_from_the_held_out_part_only() -> Non
     assert ("test", 0) in by_split and ("train", 0) not in by_split
 
 
-def test_tortured_paragraphs_are_chosen_by_the_part_of_the_list_their_split_draws_from() -> None:
+def test_tortured_paragraphs_are_chosen_by_the_part_of_the_list_their_split_draws_from_all_of_the_tests() -> None:
     from spindetect.synth.dataset import _with_garblable_terms
 
     training = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs([("information mining", "data mining")]))
@@ -243,7 +243,9 @@ def test_tortured_paragraphs_are_chosen_by_the_part_of_the_list_their_split_draw
     chosen = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=10, seed=1)
 
     assert sorted((p.source_id, p.paragraph_index) for p in chosen) == [("doc/a", 0), ("doc/b", 1)]
-    assert len(_with_garblable_terms(paragraphs, splits, (training, held_out), limit=1, seed=1)) == 1
+    # The limit is on the other splits' paragraphs: the test split keeps every one it has.
+    limited = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=0, seed=1)
+    assert [(p.source_id, p.paragraph_index) for p in limited] == [("doc/b", 1)]
 
 
 # --------------------------------------------------------------------------- machine translation
