@@ -11,6 +11,7 @@ from pathlib import Path
 
 from spindetect.evaluation import calibration_lines, calibration_warning, trained_threshold
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
+from spindetect.metrics import auc_standard_error
 from spindetect.model import TrainedModel
 from spindetect.synth.dataset import STYLES
 
@@ -32,7 +33,7 @@ KNOWN_WEAKNESSES = (
     "undetected.",
     "Garbled machine translation is learned from the packaged samples the config names (the default model: "
     "MLQE-PE Sinhala, Estonian and Romanian into English, Wikipedia sentences). On samples it never saw it does "
-    "little better than chance: ROC-AUC 0.53 on MLQE-PE Russian->English (Reddit, proverbs) and 0.66 on WMT MQM "
+    "little better than chance: ROC-AUC 0.51 on MLQE-PE Russian->English (Reddit, proverbs) and 0.63 on WMT MQM "
     "Chinese->English news (`training/eval_mt.py`), whose garble is mostly fluent English with a wrong meaning.",
     "Phrase-level and thesaurus spins are measured on the project's own spinners; real spinners differ, and the "
     "lightly spun paragraphs of a real content-farm article overlap clean prose.",
@@ -81,7 +82,7 @@ def model_card(model: TrainedModel) -> str:
     lines += [line for warning in metrics.get("warnings", []) for line in (f"**Warning:** {warning}.", "")]
     data = config.data
     if data.synthetic:
-        corpora = ", ".join(f"{corpus.name} ({corpus.max_paragraphs} paragraphs)" for corpus in data.corpora)
+        corpora = ", ".join(f"{corpus.name} (at most {corpus.max_paragraphs} paragraphs)" for corpus in data.corpora)
         lines.append(f"Clean paragraphs from {corpora}, split by source document, and:")
         lines.append("")
         by_style = metrics.get("test_by_style", {})
@@ -179,7 +180,8 @@ def _metrics_section(metrics: dict) -> list[str]:
         lines += [
             "The lexicon lists every tortured phrase of the test split, so `tortured` above measures a lookup. With "
             f"the lexicon's count hidden, the other features tell the same paragraphs from the clean paragraphs of "
-            f"their documents at ROC-AUC {_number(unlisted, 'roc_auc')} (recall {_number(unlisted, 'recall')}): that "
+            f"their documents at ROC-AUC {_number(unlisted, 'roc_auc')} ± {_auc_se(unlisted):.3f} ({unlisted['n_spun']} "
+            f"tortured, {unlisted['n'] - unlisted['n_spun']} clean; recall {_number(unlisted, 'recall')}): that "
             "is what to expect of tortured phrases nobody has listed.",
             "",
         ]
@@ -248,6 +250,11 @@ def _with_se(metrics: dict) -> str:
     if "roc_auc" not in metrics:
         return "—"
     return f"{metrics['roc_auc']:.3f} ± {metrics['roc_auc_se']:.3f}"
+
+
+def _auc_se(metrics: dict) -> float:
+    """The standard error of a test-split ROC-AUC (see `auc_standard_error`)."""
+    return auc_standard_error(metrics["roc_auc"], metrics["n_spun"], metrics["n"] - metrics["n_spun"])
 
 
 def _flagged(metrics: dict) -> str:
