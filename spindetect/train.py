@@ -95,8 +95,14 @@ def train_model(
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
+    # The short lines are scored as records by a detector once the model is fitted (`_short_line_metrics`);
+    # their rows here stay NaN and no mask below selects them.
+    featurised = splits != SHORT_LINES_SPLIT
     with FeatureCache(cache_dir / "features.sqlite") as cache:
-        features = extractor.score(texts, progress(len(texts)) if progress else None, cache=cache)
+        featurised_texts = [text for text, keep in zip(texts, featurised) if keep]
+        computed = extractor.score(featurised_texts, progress(len(featurised_texts)) if progress else None, cache=cache)
+    features = np.full((len(texts), computed.shape[1]), np.nan)
+    features[featurised] = computed
 
     train, valid, test = (splits == name for name in SPLITS)
     classifier = build_classifier(config).fit(features[train], labels[train])
