@@ -18,12 +18,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from spindetect.synth.brown import SourceParagraph
-from spindetect.synth.chunking import pack_sentences
 
 # The Wikipedia reader's sentence splitter knows the abbreviations technical prose uses too ("e.g.",
 # "i.e.", "cf."), and its prose test (starts like a sentence, no markup characters or URLs left,
 # quotes in pairs, not mostly numbers) suits a paragraph taken out of HTML as well as one out of wikitext.
-from spindetect.synth.wikipedia import reads_as_prose, split_sentences, word_count
+from spindetect.synth.wikipedia import reads_as_prose, sentence_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -252,13 +251,6 @@ def is_prose_paragraph(paragraph: HtmlParagraph) -> bool:
     )
 
 
-def _chunks(text: str, max_words: int) -> list[str]:
-    """The paragraph's sentences packed into chunks of at most ``max_words`` words."""
-    sentences = split_sentences(text)
-    packed = pack_sentences(sentences, [word_count(sentence) for sentence in sentences], max_words)
-    return [" ".join(chunk) for chunk in packed]
-
-
 def paragraphs_from_html(
     markup: str, source_id: str, genre: str, min_words: int = 20, max_words: int = 200
 ) -> list[SourceParagraph]:
@@ -267,7 +259,7 @@ def paragraphs_from_html(
     for paragraph in html_paragraphs(markup):
         if not is_prose_paragraph(paragraph):
             continue
-        for chunk in _chunks(paragraph.text, max_words):
+        for chunk in sentence_chunks(paragraph.text, max_words):
             if reads_as_prose(chunk, min_words):
                 kept.append(SourceParagraph(chunk, source_id, len(kept), genre))
     return kept

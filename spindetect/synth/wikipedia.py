@@ -670,10 +670,10 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in sentences if s.strip()]
 
 
-def _pack_sentences(sentences: list[str], max_words: int) -> Iterator[str]:
-    """Sentences packed into chunks of at most ``max_words`` words, each chunk one string."""
-    for chunk in pack_sentences(sentences, [word_count(s) for s in sentences], max_words):
-        yield " ".join(chunk)
+def sentence_chunks(text: str, max_words: int) -> list[str]:
+    """The sentences of ``text`` packed into chunks of at most ``max_words`` words, each chunk one string."""
+    sentences = split_sentences(text)
+    return [" ".join(chunk) for chunk in pack_sentences(sentences, [word_count(s) for s in sentences], max_words)]
 
 
 def _hole_inside_sentence(block: str) -> bool:
@@ -725,7 +725,7 @@ def paragraphs_from_wikitext(
         if _hole_inside_sentence(block):
             continue
         block = _tidy_holes(block)
-        for chunk in _pack_sentences(split_sentences(block), max_words):
+        for chunk in sentence_chunks(block, max_words):
             if reads_as_prose(chunk, min_words):
                 kept.append(SourceParagraph(chunk, source_id, len(kept), GENRE))
     return kept

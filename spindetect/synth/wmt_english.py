@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 
 from spindetect.synth.brown import SourceParagraph
-from spindetect.synth.chunking import pack_sentences
-from spindetect.synth.wikipedia import reads_as_prose, split_sentences, word_count
+from spindetect.synth.wikipedia import reads_as_prose, sentence_chunks, word_count
 
 SOURCES_FILE = "english_sources.jsonl"
 CORPUS = "wmt_english"
@@ -42,9 +41,7 @@ def wmt_english_paragraphs(rows: Iterable[dict], min_words: int = 20, max_words:
     for source_id, segments in _documents(rows):
         kept = 0
         for segment in segments:
-            sentences = split_sentences(segment)
-            for packed in pack_sentences(sentences, [word_count(sentence) for sentence in sentences], max_words):
-                chunk = " ".join(packed)
+            for chunk in sentence_chunks(segment, max_words):
                 if reads_as_prose(chunk, min_words):
                     paragraphs.append(SourceParagraph(chunk, source_id, kept, "news"))
                     kept += 1
