@@ -182,7 +182,7 @@ class DataConfig(_Section):
     spin_rates: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4])
     # The metrics by rate also spin every test paragraph at every other rate (never trained on), so each
     # rate is measured on all test paragraphs: the ~40 spun at one rate of six leave an AUC near 0.9 with a
-    # standard error of about 0.04.
+    # standard error of about 0.04. Phrase spins likewise: every test paragraph at every phrase rate.
     rate_sweep: bool = True
     # The spinner draws from this many of the most frequent synonyms of a word (None: the whole entry);
     # commercial spinners swap in everyday words, not a big thesaurus's rarities.

@@ -92,6 +92,7 @@ def train_model(
     # Metrics by rate compare thesaurus-spun paragraphs with the corpus paragraphs they were spun from: those
     # of the test split and the rate sweep's twins of them.
     by_rate = np.isin(styles, ["clean", "thesaurus_spin"]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
+    phrase_by_rate = np.isin(styles, ["clean", "phrase_spin"]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
@@ -116,11 +117,13 @@ def train_model(
     threshold = choose_threshold(labels[valid], valid_scores, config.threshold.strategy, config.threshold.target_fpr)
     test_scores = classifier.predict_proba(features[test])[:, 1]
     by_rate_scores = _spun_probability(classifier, features[by_rate])
+    phrase_scores = _spun_probability(classifier, features[phrase_by_rate])
     metrics = {
         "counts": {name: {"clean": int((splits == name).sum() - labels[splits == name].sum()), "spun": int(labels[splits == name].sum())} for name in ("train", "valid", "test")},
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
         "test": binary_metrics(labels[test], test_scores, threshold),
         "test_by_rate": metrics_by_rate(labels[by_rate], by_rate_scores, rates[by_rate], threshold),
+        "test_phrase_spin_swept": _swept_metrics(labels[phrase_by_rate], phrase_scores, rates[phrase_by_rate], threshold),
         "test_by_style": metrics_by_style(labels[test], test_scores, styles[test], threshold, CLEAN_COUNTERPART | LABELED_COUNTERPART),
         "test_labeled_files": binary_metrics(labels[test & from_files], test_scores[from_files[test]], threshold)
         if (test & from_files).any()
@@ -229,6 +232,17 @@ def _band_choice_scores(
                 f"valid split and {folds}-fold out-of-fold scores of the train split",
             )
     return _BandChoiceScores(valid_labels, fast_valid, full_valid, "valid split")
+
+
+def _swept_metrics(labels: np.ndarray, scores: np.ndarray, rates: np.ndarray, threshold: float) -> dict | None:
+    """The test split's clean paragraphs against their spins at every rate of the sweep, pooled and by rate;
+    None where there are no spins."""
+    if not labels.any() or labels.all():
+        return None
+    return {
+        "pooled": binary_metrics(labels, scores, threshold),
+        "by_rate": metrics_by_rate(labels, scores, rates, threshold),
+    }
 
 
 def _cross_validated(

@@ -375,3 +375,21 @@ def test_rate_sweep_spins_each_test_paragraph_once_at_every_rate_nested(phrase_t
         assert [e.rate for e in spins] == list(rates)  # the test twin's rate once, the others from the sweep
         assert [e.replaced for e in spins] == sorted(e.replaced for e in spins)  # nested: more replaced as the rate grows
         assert sum(e.split == "test" for e in spins) == 1
+
+
+def test_rate_sweep_spins_test_paragraphs_without_a_twin_at_every_rate(phrase_thesaurus) -> None:
+    from spindetect.synth.dataset import rate_sweep, spun_twins
+
+    text = " ".join(["According to the report, each office accounted for half; however, each was late."] * 4)
+    paragraphs = [SourceParagraph(text, f"doc/{n}", n, "g") for n in range(4)]
+    splits = {p.source_id: "test" for p in paragraphs}
+    rates = (0.3, 0.6, 1.0)
+    spinners = {rate: PhraseSpinner(phrase_thesaurus, rate) for rate in rates}
+    chosen = paragraphs[:2]  # the share that gets a phrase-spun twin
+    twins = spun_twins(chosen, splits, spinners, "phrase_spin", seed=4)
+    sweep = rate_sweep(paragraphs, splits, spinners, "phrase_spin", seed=4, twinned=set(chosen))
+
+    for paragraph in paragraphs:
+        spins = [e for e in twins + sweep if e.source_id == paragraph.source_id]
+        assert sorted(e.rate for e in spins) == list(rates)  # every rate once, twinned or not
+        assert sum(e.split == "test" for e in spins) == (1 if paragraph in chosen else 0)

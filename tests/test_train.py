@@ -60,6 +60,12 @@ def test_training_reports_each_style_and_rates_only_of_thesaurus_spin(tiny_model
     for rate, measured in model.metrics["test_by_rate"].items():
         at_rate = [e for e in examples + swept if e["style"] == "thesaurus_spin" and f"{e['rate']:g}" == rate]
         assert measured["n_spun"] == len(at_rate) > sum(e["split"] == "test" for e in at_rate)
+    # Phrase spins are swept too, every test paragraph at every phrase rate, and measured on their own.
+    phrase_spins = [e for e in examples + swept if e["style"] == "phrase_spin"]
+    phrase_swept = model.metrics["test_phrase_spin_swept"]
+    assert phrase_swept["pooled"]["n_spun"] == len(phrase_spins) > sum(e["split"] == "test" for e in phrase_spins)
+    assert phrase_swept["pooled"]["n"] - phrase_swept["pooled"]["n_spun"] == clean_corpus
+    assert sum(m["n_spun"] for m in phrase_swept["by_rate"].values()) == len(phrase_spins)
 
 
 def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir) -> None:

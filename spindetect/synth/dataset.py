@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import hashlib
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Protocol
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,20 +130,28 @@ def spun_twins(
 
 
 def rate_sweep(
-    sources: Sequence[SourceParagraph], splits: dict[str, str], spinners: dict[float, Spinner], style: str, seed: int
+    sources: Sequence[SourceParagraph],
+    splits: dict[str, str],
+    spinners: dict[float, Spinner],
+    style: str,
+    seed: int,
+    twinned: Collection[SourceParagraph] | None = None,
 ) -> list[Example]:
     """Twins of each test paragraph at every rate but the one `spun_twins` drew for it, in the split
     RATE_SWEEP_SPLIT: with the test twins, every test paragraph spun at every rate (where anything was
     replaced), so each rate's metrics rest on all test paragraphs rather than the share drawn at that rate.
     Each spin starts from the generator state of the test twin's, so a paragraph's spins at two rates are
-    nested (the higher rate replaces the lower one's words and more), as they are for one seed."""
+    nested (the higher rate replaces the lower one's words and more), as they are for one seed.
+
+    `twinned`: the paragraphs `spun_twins` was given, where only a share of them get a twin of this style
+    (phrase spins); the others are spun at every rate here. None: all of them."""
     rates = list(spinners)
     examples = []
     for source in sources:
         if splits[source.source_id] != "test":
             continue
         rng = paragraph_draw(seed, style, source)
-        drawn = _drawn_rate(rng, rates)
+        drawn = _drawn_rate(rng, rates) if twinned is None or source in twinned else None
         state = rng.getstate()
         for rate in rates:
             if rate == drawn:
@@ -254,7 +262,12 @@ def build_synthetic_dataset(
         examples += rate_sweep(sources, splits, word_spinners, "thesaurus_spin", seed)
     if data.phrase_spin.enabled:
         chosen = [s for s in sources if paragraph_draw(seed, "phrase_spin_share", s).random() < data.phrase_spin.share]
-        examples += spun_twins(chosen, splits, phrase_spinners(data, thesaurus, word_log_frequency), "phrase_spin", seed)
+        spinners = phrase_spinners(data, thesaurus, word_log_frequency)
+        examples += spun_twins(chosen, splits, spinners, "phrase_spin", seed)
+        if data.rate_sweep:
+            # Every test paragraph, not only the share with a phrase-spun twin: the test split's phrase spins are
+            # otherwise too few (83 of the default model's) for a steady measure.
+            examples += rate_sweep(sources, splits, spinners, "phrase_spin", seed, twinned=set(chosen))
     if tortured_sources:
         sampled = {(s.source_id, s.paragraph_index) for s in sources}
         examples += tortured_twins(tortured_sources, splits, inserters, sampled, seed)
