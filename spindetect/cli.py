@@ -796,13 +796,14 @@ def _print_metrics(model) -> None:
             stdout.print(f"test style {style:<15} flagged {metrics['false_positive_rate']:.4f} of {metrics['n']} clean")
         elif "roc_auc" in metrics:
             stdout.print(f"test style {style:<15} roc_auc {metrics['roc_auc']:.4f}  recall {metrics['recall']:.4f}  (n {metrics['n']})")
-    swept = model.metrics.get("test_phrase_spin_swept")
-    if swept and "roc_auc" in swept["pooled"]:
-        rates = "  ".join(f"rate {rate} {m.get('roc_auc', float('nan')):.4f}" for rate, m in swept["by_rate"].items())
-        stdout.print(
-            f"test phrase spins, every test paragraph at every rate: roc_auc {swept['pooled']['roc_auc']:.4f} "
-            f"(n {swept['pooled']['n']})  {rates}"
-        )
+    for style in ("phrase_spin", "wordnet_spin"):
+        swept = model.metrics.get(f"test_{style}_swept")
+        if swept and "roc_auc" in swept["pooled"]:
+            rates = "  ".join(f"rate {rate} {m.get('roc_auc', float('nan')):.4f}" for rate, m in swept["by_rate"].items())
+            stdout.print(
+                f"test {style.replace('_', ' ')}s, every test paragraph at every rate: roc_auc "
+                f"{swept['pooled']['roc_auc']:.4f} (n {swept['pooled']['n']})  {rates}"
+            )
     unlisted = model.metrics.get("test_tortured_unlisted")
     if unlisted and "roc_auc" in unlisted:
         stdout.print(f"test style tortured, lexicon count hidden (unlisted phrases), against clean paragraphs of the same documents: roc_auc {unlisted['roc_auc']:.4f}")

@@ -157,6 +157,18 @@ class RoundTripConfig(_Section):
     max_paragraphs: int = Field(300, ge=1)
 
 
+class WordNetSpinConfig(_Section):
+    """A second spinner: the thesaurus spinner drawing from WordNet (Debian wordnet-base) instead of Moby, at the
+    same rates. The synonym-swap test looks candidates up in Moby, so spins from another dictionary teach the
+    classifier spinning rather than Moby's word pairs (see `spindetect.synth.wordnet`)."""
+
+    enabled: bool = False
+    share: float = Field(0.5, gt=0, le=1)  # of the clean paragraphs get their spun twin from WordNet, not Moby
+    # WordNet's database files (index.noun, data.noun, ...); None: $SPINDETECT_WORDNET, else /usr/share/wordnet.
+    # Relative paths are taken from the working directory.
+    directory: Path | None = None
+
+
 class ShortLinesConfig(_Section):
     """Titles, headings, headlines and captions of the test split's documents, and thesaurus-spun twins of
     them, scored as records the way `spindetect score` scores them: measured (most are too short to judge,
@@ -182,7 +194,8 @@ class DataConfig(_Section):
     spin_rates: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4])
     # The metrics by rate also spin every test paragraph at every other rate (never trained on), so each
     # rate is measured on all test paragraphs: the ~40 spun at one rate of six leave an AUC near 0.9 with a
-    # standard error of about 0.04. Phrase spins likewise: every test paragraph at every phrase rate.
+    # standard error of about 0.04. Phrase and WordNet spins likewise: every test paragraph at every one of
+    # their rates.
     rate_sweep: bool = True
     # The spinner draws from this many of the most frequent synonyms of a word (None: the whole entry);
     # commercial spinners swap in everyday words, not a big thesaurus's rarities.
@@ -191,6 +204,7 @@ class DataConfig(_Section):
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
     # More kinds of synthetic text beside the thesaurus-spun twins; each is off unless enabled.
     phrase_spin: PhraseSpinConfig = PhraseSpinConfig()
+    wordnet_spin: WordNetSpinConfig = WordNetSpinConfig()
     tortured: TorturedInsertionConfig = TorturedInsertionConfig()
     machine_translation: MachineTranslationConfig = MachineTranslationConfig()
     round_trip: RoundTripConfig = RoundTripConfig()

@@ -175,16 +175,17 @@ def _metrics_section(metrics: dict) -> list[str]:
             ),
             "",
         ]
-    swept = (metrics.get("test_phrase_spin_swept") or {}).get("pooled")
-    if swept and "roc_auc" in swept:
-        by_rate = metrics["test_phrase_spin_swept"]["by_rate"]
-        lines += [
-            f"Phrase spins, every test paragraph at every phrase rate ({swept['n_spun']} spun, "
-            f"{swept['n'] - swept['n_spun']} clean): ROC-AUC {_number(swept, 'roc_auc')} ± {_auc_se(swept):.3f}; "
-            + ", ".join(f"{_number(m, 'roc_auc')} at rate {rate}" for rate, m in by_rate.items())
-            + ". The `phrase_spin` row above rests on the share of test paragraphs with a phrase-spun twin only.",
-            "",
-        ]
+    for style, what in (("phrase_spin", "Phrase spins"), ("wordnet_spin", "WordNet spins (a second spinner's dictionary)")):
+        swept = metrics.get(f"test_{style}_swept") or {}
+        if "roc_auc" in swept.get("pooled", {}):
+            pooled = swept["pooled"]
+            lines += [
+                f"{what}, every test paragraph at every rate ({pooled['n_spun']} spun, "
+                f"{pooled['n'] - pooled['n_spun']} clean): ROC-AUC {_number(pooled, 'roc_auc')} ± {_auc_se(pooled):.3f}; "
+                + ", ".join(f"{_number(m, 'roc_auc')} at rate {rate}" for rate, m in swept["by_rate"].items())
+                + f". The `{style}` row above rests on the share of test paragraphs with such a twin only.",
+                "",
+            ]
     unlisted = metrics.get("test_tortured_unlisted")
     if unlisted:
         lines += [

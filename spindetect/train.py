@@ -43,6 +43,9 @@ DATASET_DIR = "dataset"  # the training data as a `datasets` DatasetDict, with i
 PLOTS_DIR = "plots"  # curves and histograms on the test split
 LABELED_COUNTERPART = {LABELED_STYLES[1]: LABELED_STYLES[0]}
 TORTURED_FEATURE = "lx_tortured_phrase_count"
+# Styles that only a share of the paragraphs get a twin of, measured on the rate sweep's spins of every test
+# paragraph at every rate (`test_<style>_swept`).
+SWEPT_STYLES = ("phrase_spin", "wordnet_spin")
 SPLITS = ("train", "valid", "test")
 CLASS_NAMES = {0: "clean", 1: "spun"}
 # Fewest sources of each class (corpus documents; labeled texts, or groups with a group field) the valid and
@@ -92,7 +95,6 @@ def train_model(
     # Metrics by rate compare thesaurus-spun paragraphs with the corpus paragraphs they were spun from: those
     # of the test split and the rate sweep's twins of them.
     by_rate = np.isin(styles, ["clean", "thesaurus_spin"]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
-    phrase_by_rate = np.isin(styles, ["clean", "phrase_spin"]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
@@ -117,13 +119,15 @@ def train_model(
     threshold = choose_threshold(labels[valid], valid_scores, config.threshold.strategy, config.threshold.target_fpr)
     test_scores = classifier.predict_proba(features[test])[:, 1]
     by_rate_scores = _spun_probability(classifier, features[by_rate])
-    phrase_scores = _spun_probability(classifier, features[phrase_by_rate])
     metrics = {
         "counts": {name: {"clean": int((splits == name).sum() - labels[splits == name].sum()), "spun": int(labels[splits == name].sum())} for name in ("train", "valid", "test")},
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
         "test": binary_metrics(labels[test], test_scores, threshold),
         "test_by_rate": metrics_by_rate(labels[by_rate], by_rate_scores, rates[by_rate], threshold),
-        "test_phrase_spin_swept": _swept_metrics(labels[phrase_by_rate], phrase_scores, rates[phrase_by_rate], threshold),
+        **{
+            f"test_{style}_swept": _swept_metrics(classifier, features, labels, styles, splits, rates, style, threshold)
+            for style in SWEPT_STYLES
+        },
         "test_by_style": metrics_by_style(labels[test], test_scores, styles[test], threshold, CLEAN_COUNTERPART | LABELED_COUNTERPART),
         "test_labeled_files": binary_metrics(labels[test & from_files], test_scores[from_files[test]], threshold)
         if (test & from_files).any()
@@ -234,11 +238,23 @@ def _band_choice_scores(
     return _BandChoiceScores(valid_labels, fast_valid, full_valid, "valid split")
 
 
-def _swept_metrics(labels: np.ndarray, scores: np.ndarray, rates: np.ndarray, threshold: float) -> dict | None:
-    """The test split's clean paragraphs against their spins at every rate of the sweep, pooled and by rate;
-    None where there are no spins."""
+def _swept_metrics(
+    classifier,
+    features: np.ndarray,
+    labels: np.ndarray,
+    styles: np.ndarray,
+    splits: np.ndarray,
+    rates: np.ndarray,
+    style: str,
+    threshold: float,
+) -> dict | None:
+    """The test split's clean paragraphs against their spins of `style` at every rate (its test twins and the
+    rate sweep's), pooled and by rate; None where there are no such spins."""
+    chosen = np.isin(styles, ["clean", style]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
+    labels, rates = labels[chosen], rates[chosen]
     if not labels.any() or labels.all():
         return None
+    scores = _spun_probability(classifier, features[chosen])
     return {
         "pooled": binary_metrics(labels, scores, threshold),
         "by_rate": metrics_by_rate(labels, scores, rates, threshold),

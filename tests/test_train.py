@@ -1,16 +1,15 @@
 import numpy as np
 from datasets import load_from_disk
 
-from spindetect.config import load_config
 from spindetect.model import TrainedModel
 from spindetect.synth.dataset import RATE_SWEEP_SPLIT, CorpusLocations
 from spindetect.train import DATASET_DIR, train_model
 
-from .conftest import BROWN_SAMPLE, ROOT
+from .conftest import BROWN_SAMPLE, ROOT, tiny_training_config
 
 
 def test_training_is_deterministic_and_splits_never_share_a_source(tiny_model_dir, tmp_path) -> None:
-    config = load_config(ROOT / "configs" / "test.yaml")
+    config = tiny_training_config()
     again = tmp_path / "again"
     train_model(config, again, CorpusLocations(brown_dir=BROWN_SAMPLE), cache_dir=tmp_path / "fresh-cache")
 
@@ -60,12 +59,15 @@ def test_training_reports_each_style_and_rates_only_of_thesaurus_spin(tiny_model
     for rate, measured in model.metrics["test_by_rate"].items():
         at_rate = [e for e in examples + swept if e["style"] == "thesaurus_spin" and f"{e['rate']:g}" == rate]
         assert measured["n_spun"] == len(at_rate) > sum(e["split"] == "test" for e in at_rate)
-    # Phrase spins are swept too, every test paragraph at every phrase rate, and measured on their own.
-    phrase_spins = [e for e in examples + swept if e["style"] == "phrase_spin"]
-    phrase_swept = model.metrics["test_phrase_spin_swept"]
-    assert phrase_swept["pooled"]["n_spun"] == len(phrase_spins) > sum(e["split"] == "test" for e in phrase_spins)
-    assert phrase_swept["pooled"]["n"] - phrase_swept["pooled"]["n_spun"] == clean_corpus
-    assert sum(m["n_spun"] for m in phrase_swept["by_rate"].values()) == len(phrase_spins)
+    # Phrase and WordNet spins (only a share of paragraphs gets such a twin) are swept too, every test paragraph
+    # at every rate, and measured on their own.
+    for style in ("phrase_spin", "wordnet_spin"):
+        spins = [e for e in examples + swept if e["style"] == style]
+        style_swept = model.metrics[f"test_{style}_swept"]
+        assert style_swept["pooled"]["n_spun"] == len(spins) > sum(e["split"] == "test" for e in spins), style
+        assert style_swept["pooled"]["n"] - style_swept["pooled"]["n_spun"] == clean_corpus
+        assert sum(m["n_spun"] for m in style_swept["by_rate"].values()) == len(spins)
+    assert set(model.metrics["test_wordnet_spin_swept"]["by_rate"]) <= {"0.2", "0.4"}  # the thesaurus rates
 
 
 def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir) -> None:

@@ -30,6 +30,7 @@ from spindetect.synth.translation import (
 )
 from spindetect.synth.wikipedia import load_wikipedia_paragraphs, load_wikipedia_short_lines, locate_wikipedia_dump
 from spindetect.synth.wmt_english import load_wmt_english_paragraphs, load_wmt_english_short_lines
+from spindetect.synth.wordnet import WordNetThesaurus
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ STYLES = {
     "clean": "clean paragraph from a corpus",
     "thesaurus_spin": "content words swapped for thesaurus synonyms of any sense",
     "phrase_spin": "multiword phrases, connectives and function words swapped for thesaurus synonyms, some chained",
+    "wordnet_spin": "content words swapped for WordNet synonyms of any sense: a second spinner's dictionary",
     "tortured": "established terms replaced by known tortured phrases",
     "mt_garble": "garbled machine translation (MLQE-PE, human score below 30)",
     "mt_post_edit": "human post-edit of the garbled machine translations",
@@ -257,9 +259,27 @@ def build_synthetic_dataset(
         rate: ThesaurusSpinner(thesaurus, rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms)
         for rate in data.spin_rates
     }
-    examples += spun_twins(sources, splits, word_spinners, "thesaurus_spin", seed)
+    # Each paragraph has one thesaurus-spun twin, from Moby or, for a share of them, from WordNet (the balance of
+    # clean and spun texts stays as it was without the second dictionary).
+    from_wordnet = (
+        {s for s in sources if paragraph_draw(seed, "wordnet_spin_share", s).random() < data.wordnet_spin.share}
+        if data.wordnet_spin.enabled
+        else set()
+    )
+    from_moby = [s for s in sources if s not in from_wordnet]
+    examples += spun_twins(from_moby, splits, word_spinners, "thesaurus_spin", seed)
     if data.rate_sweep:
-        examples += rate_sweep(sources, splits, word_spinners, "thesaurus_spin", seed)
+        examples += rate_sweep(sources, splits, word_spinners, "thesaurus_spin", seed, twinned=set(from_moby))
+    if from_wordnet:
+        wordnet = WordNetThesaurus.load(data.wordnet_spin.directory)
+        wordnet_spinners = {
+            rate: ThesaurusSpinner(wordnet, rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms)
+            for rate in data.spin_rates
+        }
+        twinned = [s for s in sources if s in from_wordnet]
+        examples += spun_twins(twinned, splits, wordnet_spinners, "wordnet_spin", seed)
+        if data.rate_sweep:
+            examples += rate_sweep(sources, splits, wordnet_spinners, "wordnet_spin", seed, twinned=from_wordnet)
     if data.phrase_spin.enabled:
         chosen = [s for s in sources if paragraph_draw(seed, "phrase_spin_share", s).random() < data.phrase_spin.share]
         spinners = phrase_spinners(data, thesaurus, word_log_frequency)

@@ -27,10 +27,10 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from lemminflect import getAllLemmas
 
-from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.words import NUMBER_WORDS, STOPWORDS, inflect, penn_tag
 
 # Abbreviations whose period does not end a sentence, so the capitalised word after them is
@@ -69,6 +69,15 @@ class SpinResult:
     candidates: int
     rate: float
     spans: tuple[tuple[int, int, str], ...]
+
+
+class Thesaurus(Protocol):
+    """What a spinner asks of its dictionary: `MobyThesaurus`, or `synth.wordnet.WordNetThesaurus` for a second
+    spinner."""
+
+    def __contains__(self, word: object) -> bool: ...
+
+    def synonyms(self, word: str) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ class ThesaurusSpinner:
 
     def __init__(
         self,
-        thesaurus: MobyThesaurus,
+        thesaurus: Thesaurus,
         rate: float,
         max_candidates_per_word: int | None = None,
         allow_multiword: bool = True,
