@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spindetect.config import DataConfig, load_config
+from spindetect.config import DataConfig
 from spindetect.cross_validation import corpus_of
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
@@ -30,7 +30,7 @@ from spindetect.synth.storage import CARD_FILE, save_dataset
 from spindetect.synth.tortured import TorturedPhraseInserter
 from spindetect.synth.translation import GARBLED, TRANSLATION_SETS, RoundTripTranslator, read_translations, translated_paragraphs
 
-from .conftest import BROWN_SAMPLE, ROOT
+from .conftest import BROWN_SAMPLE, ROOT, tiny_training_config
 from .test_synth import undo_spans, write_thesaurus
 
 
@@ -284,7 +284,7 @@ def test_round_trip_rewrites_fluently_and_caches_on_disk(tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def styled_examples(tmp_path_factory) -> list[Example]:
-    config = load_config(ROOT / "configs" / "test.yaml")
+    config = tiny_training_config()
     cache = tmp_path_factory.mktemp("cache")
     corpus = load_sources(config.data, config.seed, CorpusLocations(brown_dir=BROWN_SAMPLE, cache_dir=cache))
     return build_synthetic_dataset(config.data, config.seed, corpus, MobyThesaurus.load(), cache_dir=cache)
@@ -293,9 +293,12 @@ def styled_examples(tmp_path_factory) -> list[Example]:
 def test_the_test_config_builds_every_style_with_splits_by_source(styled_examples) -> None:
     styles = {e.style for e in styled_examples}
     assert styles == {
-        "clean", "thesaurus_spin", "phrase_spin", "tortured", "mt_garble", "mt_post_edit", "mt_clean",
+        "clean", "thesaurus_spin", "wordnet_spin", "phrase_spin", "tortured", "mt_garble", "mt_post_edit", "mt_clean",
         "mt_major_error", "mt_no_error", "round_trip", "short_line", "short_line_spin",
     }
+    # One single-word spin twin per paragraph, from Moby or WordNet: the classes stay as balanced as with Moby alone.
+    twins = [e for e in styled_examples if e.style in ("thesaurus_spin", "wordnet_spin") and e.split in ("train", "valid", "test")]
+    assert len({(e.source_id, e.text) for e in twins}) == len(twins) <= sum(e.style == "clean" for e in styled_examples)
     splits_of_source: dict[str, set[str]] = {}
     for example in styled_examples:
         splits_of_source.setdefault(example.source_id, set()).add(example.split)
@@ -318,7 +321,7 @@ def test_extra_styles_are_off_by_default() -> None:
 def test_saved_dataset_loads_back_and_its_card_counts_it(styled_examples, tmp_path: Path) -> None:
     from datasets import load_from_disk
 
-    config = load_config(ROOT / "configs" / "test.yaml")
+    config = tiny_training_config()
     directory = save_dataset(styled_examples, tmp_path / "dataset", config)
 
     saved = load_from_disk(str(directory))
@@ -327,7 +330,7 @@ def test_saved_dataset_loads_back_and_its_card_counts_it(styled_examples, tmp_pa
     card = (directory / CARD_FILE).read_text()
     n_mt_test = sum(1 for e in styled_examples if e.style == "mt_garble" and e.split == "test")
     assert any(line.startswith("| mt_garble |") and line.split("|")[4].strip() == str(n_mt_test) for line in card.splitlines())
-    assert "CC0" in card and "CC BY 4.0" in card and "MIT" in card and "Apache-2.0" in card
+    assert "CC0" in card and "CC BY 4.0" in card and "MIT" in card and "Apache-2.0" in card and "WordNet licence" in card
 
     labeled = read_labeled(directory / "test")
     assert labeled.labels.tolist() == [e.label for e in styled_examples if e.split == "test"]

