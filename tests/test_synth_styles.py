@@ -30,7 +30,7 @@ from spindetect.synth.storage import CARD_FILE, save_dataset
 from spindetect.synth.tortured import TorturedPhraseInserter
 from spindetect.synth.translation import GARBLED, TRANSLATION_SETS, RoundTripTranslator, read_translations, translated_paragraphs
 
-from .conftest import BROWN_SAMPLE, ROOT, tiny_training_config
+from .conftest import BROWN_SAMPLE, tiny_training_config
 from .test_synth import undo_spans, write_thesaurus
 
 
