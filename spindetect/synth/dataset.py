@@ -146,7 +146,8 @@ def rate_sweep(
     nested (the higher rate replaces the lower one's words and more), as they are for one seed.
 
     `twinned`: the paragraphs `spun_twins` was given, where only a share of them get a twin of this style
-    (phrase spins); the others are spun at every rate here. None: all of them."""
+    (phrase spins; WordNet spins, and the Moby spins of the other paragraphs); the others are spun at every rate
+    here. None: all of them."""
     rates = list(spinners)
     examples = []
     for source in sources:

@@ -97,9 +97,9 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
     if RATE_SWEEP_SPLIT in split_names:
         lines += [
             "",
-            f"`{RATE_SWEEP_SPLIT}` holds the test paragraphs spun and phrase-spun at every rate their test twin was not",
-            "drawn at (every phrase rate where a paragraph has no phrase-spun twin): never trained on, used only for the",
-            "metrics by rate.",
+            f"`{RATE_SWEEP_SPLIT}` holds the test paragraphs spun (from Moby and from WordNet) and phrase-spun at every",
+            "rate their test twin of that style was not drawn at (every rate where a paragraph has no such twin): never",
+            "trained on, used only for the metrics by rate.",
         ]
     if SHORT_LINES_SPLIT in split_names:
         lines += [
