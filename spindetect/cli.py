@@ -775,6 +775,7 @@ def train(
 
 def _print_metrics(model) -> None:
     from spindetect.metrics import rate_intervals
+    from spindetect.synth.dataset import SWEPT_STYLES
 
     test = model.metrics.get("test", {})
     stdout.print(f"threshold {model.threshold:.3f}")
@@ -796,7 +797,7 @@ def _print_metrics(model) -> None:
             stdout.print(f"test style {style:<15} flagged {metrics['false_positive_rate']:.4f} of {metrics['n']} clean")
         elif "roc_auc" in metrics:
             stdout.print(f"test style {style:<15} roc_auc {metrics['roc_auc']:.4f}  recall {metrics['recall']:.4f}  (n {metrics['n']})")
-    for style in ("phrase_spin", "wordnet_spin"):
+    for style in SWEPT_STYLES:
         swept = model.metrics.get(f"test_{style}_swept")
         if swept and "roc_auc" in swept["pooled"]:
             rates = "  ".join(f"rate {rate} {m.get('roc_auc', float('nan')):.4f}" for rate, m in swept["by_rate"].items())

@@ -13,7 +13,7 @@ from spindetect.evaluation import calibration_lines, calibration_warning, traine
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
 from spindetect.metrics import auc_standard_error
 from spindetect.model import TrainedModel
-from spindetect.synth.dataset import STYLES
+from spindetect.synth.dataset import STYLES, SWEPT_STYLES
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -175,12 +175,12 @@ def _metrics_section(metrics: dict) -> list[str]:
             ),
             "",
         ]
-    for style, what in (("phrase_spin", "Phrase spins"), ("wordnet_spin", "WordNet spins (a second spinner's dictionary)")):
+    for style in SWEPT_STYLES:
         swept = metrics.get(f"test_{style}_swept") or {}
         if "roc_auc" in swept.get("pooled", {}):
             pooled = swept["pooled"]
             lines += [
-                f"{what}, every test paragraph at every rate ({pooled['n_spun']} spun, "
+                f"`{style}`, every test paragraph at every rate ({pooled['n_spun']} spun, "
                 f"{pooled['n'] - pooled['n_spun']} clean): ROC-AUC {_number(pooled, 'roc_auc')} ± {_auc_se(pooled):.3f}; "
                 + ", ".join(f"{_number(m, 'roc_auc')} at rate {rate}" for rate, m in swept["by_rate"].items())
                 + f". The `{style}` row above rests on the share of test paragraphs with such a twin only.",

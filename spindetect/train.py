@@ -30,6 +30,7 @@ from spindetect.synth.dataset import (
     CLEAN_COUNTERPART,
     RATE_SWEEP_SPLIT,
     SHORT_LINES_SPLIT,
+    SWEPT_STYLES,
     CorpusLocations,
     Example,
     build_synthetic_dataset,
@@ -43,9 +44,6 @@ DATASET_DIR = "dataset"  # the training data as a `datasets` DatasetDict, with i
 PLOTS_DIR = "plots"  # curves and histograms on the test split
 LABELED_COUNTERPART = {LABELED_STYLES[1]: LABELED_STYLES[0]}
 TORTURED_FEATURE = "lx_tortured_phrase_count"
-# Styles that only a share of the paragraphs get a twin of, measured on the rate sweep's spins of every test
-# paragraph at every rate (`test_<style>_swept`).
-SWEPT_STYLES = ("phrase_spin", "wordnet_spin")
 SPLITS = ("train", "valid", "test")
 CLASS_NAMES = {0: "clean", 1: "spun"}
 # Fewest sources of each class (corpus documents; labeled texts, or groups with a group field) the valid and

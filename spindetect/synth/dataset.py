@@ -57,6 +57,9 @@ STYLES = {
     "short_line": "title, heading, headline or caption of a corpus document (split test_short_lines)",
     "short_line_spin": "a short line with its content words swapped for thesaurus synonyms (split test_short_lines)",
 }
+# Styles that only a share of the paragraphs get a twin of, measured on the rate sweep's spins of every test
+# paragraph at every rate (the metrics' `test_<style>_swept`).
+SWEPT_STYLES = ("phrase_spin", "wordnet_spin")
 # The clean texts each spun style is measured against: the same content where there is one.
 CLEAN_COUNTERPART = {"mt_garble": POST_EDIT_STYLE, "mt_major_error": "mt_no_error"}
 
