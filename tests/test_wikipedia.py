@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from spindetect.synth import wikipedia
+from spindetect.cache import default_cache_dir
 from spindetect.synth.brown import SourceParagraph
 from spindetect.synth.wikipedia import (
     DUMP_FILENAME,
@@ -28,7 +29,8 @@ from spindetect.synth.wikipedia import (
     strip_wikitext,
 )
 
-REAL_DUMP = Path("/tmp/gs/gensim/test/test_data") / DUMP_FILENAME
+# Where training keeps the excerpt once it has fetched it (`locate_wikipedia_dump`).
+REAL_DUMP = default_cache_dir() / "wikipedia" / DUMP_FILENAME
 MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|[|<>=]")
 
 # Twenty words of plain prose: just long enough to keep.
