@@ -36,8 +36,13 @@ from spindetect.features.span_odds import LANGUAGE_MODEL_SPAN_INPUTS, LEXICAL_SP
 from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
-from spindetect.synth.dataset import CorpusLocations, build_synthetic_dataset, load_sources, phrase_spinners
-from spindetect.synth.spinner import ThesaurusSpinner
+from spindetect.synth.dataset import (
+    CorpusLocations,
+    build_synthetic_dataset,
+    load_sources,
+    phrase_spinners,
+    thesaurus_spinners,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT_SHARE = 0.2
@@ -52,10 +57,7 @@ def spun_pairs(config, thesaurus: MobyThesaurus, unigram, pairs: int) -> list[tu
     clean = [example.text for example in examples if example.split == "train" and example.style == "clean"]
     rng = random.Random(config.seed)
     rng.shuffle(clean)
-    word_spinners = [
-        ThesaurusSpinner(thesaurus, rate, word_log_frequency=unigram, common_synonyms=data.common_synonyms)
-        for rate in data.spin_rates
-    ]
+    word_spinners = list(thesaurus_spinners(data, thesaurus, unigram).values())
     phrase_spinner_list = list(phrase_spinners(data, thesaurus, unigram).values())
     texts: list[tuple[str, list[tuple[int, int]]]] = []
     for text in clean:

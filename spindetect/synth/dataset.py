@@ -17,7 +17,7 @@ from spindetect.features.tortured import TorturedPhraseLexicon, split_lexicon
 from spindetect.synth.brown import SourceParagraph, load_brown_paragraphs, locate_brown
 from spindetect.synth.phrases import PhraseSpinner
 from spindetect.synth.python_docs import load_python_docs_paragraphs, locate_python_docs
-from spindetect.synth.spinner import SpinResult, ThesaurusSpinner
+from spindetect.synth.spinner import SpinResult, Thesaurus, ThesaurusSpinner
 from spindetect.synth.tortured import TorturedPhraseInserter
 from spindetect.synth.translation import (
     GARBLED,
@@ -169,6 +169,33 @@ def rate_sweep(
     return examples
 
 
+def _twins_and_sweep(
+    sources: Sequence[SourceParagraph],
+    twinned: Sequence[SourceParagraph],
+    splits: dict[str, str],
+    spinners: dict[float, Spinner],
+    style: str,
+    seed: int,
+    sweep: bool,
+) -> list[Example]:
+    """Twins of `style` for the `twinned` paragraphs of `sources`, and with `sweep` the rate sweep's spins of
+    every test paragraph at every rate its twin was not drawn at (`spun_twins`, `rate_sweep`)."""
+    examples = spun_twins(twinned, splits, spinners, style, seed)
+    if sweep:
+        examples += rate_sweep(sources, splits, spinners, style, seed, twinned=set(twinned))
+    return examples
+
+
+def thesaurus_spinners(
+    data: DataConfig, thesaurus: Thesaurus, word_log_frequency: Callable[[str], float | None] | None = None
+) -> dict[float, ThesaurusSpinner]:
+    """A ThesaurusSpinner drawing from `thesaurus` for each of `data.spin_rates`."""
+    return {
+        rate: ThesaurusSpinner(thesaurus, rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms)
+        for rate in data.spin_rates
+    }
+
+
 def _drawn_rate(rng: random.Random, rates: Sequence[float]) -> float:
     return rates[rng.randrange(len(rates))]
 
@@ -259,39 +286,26 @@ def build_synthetic_dataset(
     )
 
     examples = [Example(s.text, 0, splits[s.source_id], s.source_id, "clean", 0.0, 0) for s in sources]
-    word_spinners = {
-        rate: ThesaurusSpinner(thesaurus, rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms)
-        for rate in data.spin_rates
-    }
     # Each paragraph has one thesaurus-spun twin, from Moby or, for a share of them, from WordNet (the balance of
-    # clean and spun texts stays as it was without the second dictionary).
+    # clean and spun texts stays as it was without the second dictionary). The rate sweep spins every test
+    # paragraph at every rate of each style, not only those with a twin of it: the test split's phrase spins, for
+    # one, are otherwise too few (83 of the default model's) for a steady measure.
     from_wordnet = (
-        {s for s in sources if paragraph_draw(seed, "wordnet_spin_share", s).random() < data.wordnet_spin.share}
+        [s for s in sources if paragraph_draw(seed, "wordnet_spin_share", s).random() < data.wordnet_spin.share]
         if data.wordnet_spin.enabled
-        else set()
+        else []
     )
-    from_moby = [s for s in sources if s not in from_wordnet]
-    examples += spun_twins(from_moby, splits, word_spinners, "thesaurus_spin", seed)
-    if data.rate_sweep:
-        examples += rate_sweep(sources, splits, word_spinners, "thesaurus_spin", seed, twinned=set(from_moby))
+    wordnet_twinned = set(from_wordnet)
+    from_moby = [s for s in sources if s not in wordnet_twinned]
+    moby_spinners = thesaurus_spinners(data, thesaurus, word_log_frequency)
+    examples += _twins_and_sweep(sources, from_moby, splits, moby_spinners, "thesaurus_spin", seed, data.rate_sweep)
     if from_wordnet:
-        wordnet = WordNetThesaurus.load(data.wordnet_spin.directory)
-        wordnet_spinners = {
-            rate: ThesaurusSpinner(wordnet, rate, word_log_frequency=word_log_frequency, common_synonyms=data.common_synonyms)
-            for rate in data.spin_rates
-        }
-        twinned = [s for s in sources if s in from_wordnet]
-        examples += spun_twins(twinned, splits, wordnet_spinners, "wordnet_spin", seed)
-        if data.rate_sweep:
-            examples += rate_sweep(sources, splits, wordnet_spinners, "wordnet_spin", seed, twinned=from_wordnet)
+        wordnet_spinners = thesaurus_spinners(data, WordNetThesaurus.load(data.wordnet_spin.directory), word_log_frequency)
+        examples += _twins_and_sweep(sources, from_wordnet, splits, wordnet_spinners, "wordnet_spin", seed, data.rate_sweep)
     if data.phrase_spin.enabled:
         chosen = [s for s in sources if paragraph_draw(seed, "phrase_spin_share", s).random() < data.phrase_spin.share]
         spinners = phrase_spinners(data, thesaurus, word_log_frequency)
-        examples += spun_twins(chosen, splits, spinners, "phrase_spin", seed)
-        if data.rate_sweep:
-            # Every test paragraph, not only the share with a phrase-spun twin: the test split's phrase spins are
-            # otherwise too few (83 of the default model's) for a steady measure.
-            examples += rate_sweep(sources, splits, spinners, "phrase_spin", seed, twinned=set(chosen))
+        examples += _twins_and_sweep(sources, chosen, splits, spinners, "phrase_spin", seed, data.rate_sweep)
     if tortured_sources:
         sampled = {(s.source_id, s.paragraph_index) for s in sources}
         examples += tortured_twins(tortured_sources, splits, inserters, sampled, seed)
