@@ -92,7 +92,7 @@ def train_model(
     source_ids = np.array([example.source_id for example in examples])
     # Metrics by rate compare thesaurus-spun paragraphs with the corpus paragraphs they were spun from: those
     # of the test split and the rate sweep's twins of them.
-    by_rate = np.isin(styles, ["clean", "thesaurus_spin"]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
+    by_rate = _swept_rows(styles, splits, "thesaurus_spin")
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
@@ -236,6 +236,11 @@ def _band_choice_scores(
     return _BandChoiceScores(valid_labels, fast_valid, full_valid, "valid split")
 
 
+def _swept_rows(styles: np.ndarray, splits: np.ndarray, style: str) -> np.ndarray:
+    """The test split's corpus paragraphs and their spins of `style`, its own twins and the rate sweep's."""
+    return np.isin(styles, ["clean", style]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
+
+
 def _swept_metrics(
     classifier,
     features: np.ndarray,
@@ -248,7 +253,7 @@ def _swept_metrics(
 ) -> dict | None:
     """The test split's clean paragraphs against their spins of `style` at every rate (its test twins and the
     rate sweep's), pooled and by rate; None where there are no such spins."""
-    chosen = np.isin(styles, ["clean", style]) & np.isin(splits, ["test", RATE_SWEEP_SPLIT])
+    chosen = _swept_rows(styles, splits, style)
     labels, rates = labels[chosen], rates[chosen]
     if not labels.any() or labels.all():
         return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from spindetect.errors import ResourceUnavailable
@@ -49,6 +50,12 @@ def locate_wordnet(explicit: Path | None = None) -> Path:
     return directory
 
 
+def _database_lines(path: Path) -> Iterator[str]:
+    """The entries of one WordNet database file: every line but the licence header (which opens with spaces)."""
+    with path.open(encoding="latin-1") as lines:
+        yield from (line for line in lines if not line.startswith(" "))
+
+
 def _synset_lemmas(line: str) -> tuple[str, list[str]]:
     """The byte offset and lemmas of one synset line of a ``data.*`` file."""
     fields = line.split(" ")
@@ -59,14 +66,7 @@ def _synset_lemmas(line: str) -> tuple[str, list[str]]:
 
 def _read_synsets(path: Path) -> dict[str, list[str]]:
     """Synset offset -> lemmas, for one part of speech."""
-    synsets = {}
-    with path.open(encoding="latin-1") as lines:
-        for line in lines:
-            if line.startswith(" "):  # the licence header
-                continue
-            offset, lemmas = _synset_lemmas(line)
-            synsets[offset] = lemmas
-    return synsets
+    return dict(_synset_lemmas(line) for line in _database_lines(path))
 
 
 def _index_offsets(line: str) -> tuple[str, list[str]]:
@@ -91,14 +91,10 @@ class WordNetThesaurus:
         merged: dict[str, list[str]] = {}
         for pos in _PARTS_OF_SPEECH:
             synsets = _read_synsets(directory / f"data.{pos}")
-            with (directory / f"index.{pos}").open(encoding="latin-1") as lines:
-                for line in lines:
-                    if line.startswith(" "):
-                        continue
-                    word, offsets = _index_offsets(line)
-                    entry = merged.setdefault(word.lower(), [])
-                    for offset in offsets:
-                        entry += [lemma for lemma in synsets.get(offset, ()) if lemma.lower() != word.lower()]
+            for word, offsets in map(_index_offsets, _database_lines(directory / f"index.{pos}")):
+                entry = merged.setdefault(word.lower(), [])
+                for offset in offsets:
+                    entry += [lemma for lemma in synsets.get(offset, ()) if lemma.lower() != word.lower()]
         return cls({word: tuple(dict.fromkeys(found)) for word, found in merged.items() if found})
 
     def __contains__(self, word: object) -> bool:
