@@ -808,6 +808,12 @@ def _print_metrics(model) -> None:
     unlisted = model.metrics.get("test_tortured_unlisted")
     if unlisted and "roc_auc" in unlisted:
         stdout.print(f"test style tortured, lexicon count hidden (unlisted phrases), against clean paragraphs of the same documents: roc_auc {unlisted['roc_auc']:.4f}")
+    unlisted_cv = (model.metrics.get("cross_validated") or {}).get("tortured_unlisted")
+    if unlisted_cv and "roc_auc" in unlisted_cv:
+        stdout.print(
+            "cross-validated by source document, tortured phrases never listed nor trained on: "
+            f"roc_auc {unlisted_cv['roc_auc']:.4f} ± {unlisted_cv['roc_auc_se']:.4f} (n {unlisted_cv['n']})"
+        )
     for kind, shares in model.metrics.get("test_short_lines", {}).items():
         low, high = shares["labelled_spun_ci"]
         stdout.print(

@@ -7,8 +7,11 @@ each fold holding out whole source documents, so every paragraph gets a score fr
 saw its document; the metrics rest on all of them, each ROC-AUC with its standard error and each rate at the
 threshold with its 95% Wilson interval.
 
-Tortured phrases are left to the test split's own measure (`test_tortured_unlisted`): pooled, a phrase of the
-held-out part of the list appears in the training folds too, and the classifier would learn it.
+Tortured phrases are left out of those metrics: pooled, a phrase of the held-out part of the list appears in the
+training folds too, and the classifier would learn it. They get their own measure, `unlisted_tortured_metrics`:
+each fold is fitted without the tortured paragraphs that garble a phrase the scored fold's paragraphs garble,
+and scored with the lexicon's count hidden, so every tortured paragraph is judged as a phrase nobody has listed
+or shown the classifier. It rests on every tortured paragraph, not the test split's few dozen.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from sklearn.model_selection import GroupKFold
 
 from spindetect.config import SpindetectConfig
 from spindetect.metrics import auc_standard_error, binary_metrics, metrics_by_rate, metrics_by_style, wilson_interval
-from spindetect.model import out_of_fold_scores
+from spindetect.model import build_classifier, out_of_fold_scores
 
 # Styles whose spun texts borrow phrases from a list with a held-out part (see the module docstring).
 _TEST_ONLY_STYLES = ("tortured",)
@@ -91,3 +95,44 @@ def metrics_of_scores(
             for rate, metrics in metrics_by_rate(labels[thesaurus], scores[thesaurus], rates[thesaurus], threshold).items()
         },
     }
+
+
+def unlisted_tortured_metrics(
+    config: SpindetectConfig,
+    features: np.ndarray,
+    labels: np.ndarray,
+    styles: np.ndarray,
+    groups: np.ndarray,
+    phrases: list[frozenset[str]],
+    lexicon_column: int,
+    threshold: float,
+    folds: int,
+) -> dict | None:
+    """Tortured paragraphs against the clean paragraphs of their documents, as tortured phrases nobody has listed.
+
+    Cross-validated by source document `groups`, like `cross_validated_metrics`, with two differences: each
+    fold is fitted without the tortured paragraphs sharing a phrase (`phrases`: a row's tortured forms and
+    expected phrases, empty for other rows) with the scored fold's tortured paragraphs, and the scored rows
+    have the lexicon's count (column `lexicon_column`) set to 0. Without the first, a phrase garbled in two
+    documents is learned from one and found in the other: on the default model's data, a classifier fitted
+    without the count measured 0.87 that way and 0.75 with its phrases kept out. None when there are no tortured
+    paragraphs.
+    """
+    tortured = styles == "tortured"
+    if not tortured.any():
+        return None
+    chosen = tortured | ((styles == "clean") & np.isin(groups, groups[tortured]))
+    scores = np.full(len(labels), np.nan)
+    for fit_rows, scored_rows in GroupKFold(n_splits=folds).split(features, labels, groups):
+        scored_rows = scored_rows[chosen[scored_rows]]
+        if not len(scored_rows):
+            continue
+        scored_phrases = frozenset().union(*(phrases[row] for row in scored_rows))
+        fit_rows = np.array([row for row in fit_rows if not phrases[row] & scored_phrases], dtype=int)
+        if np.unique(labels[fit_rows]).size < 2:
+            raise ValueError(f"{folds} folds by source document leave one with a single class to fit on")
+        classifier = build_classifier(config).fit(features[fit_rows], labels[fit_rows])
+        blind = features[scored_rows].copy()
+        blind[:, lexicon_column] = 0.0
+        scores[scored_rows] = classifier.predict_proba(blind)[:, 1]
+    return _with_uncertainty(binary_metrics(labels[chosen], scores[chosen], threshold))

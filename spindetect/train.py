@@ -14,12 +14,13 @@ import numpy as np
 from spindetect.cache import default_cache_dir
 from spindetect.cascade import choose_band
 from spindetect.config import CascadeConfig, DataConfig, SpindetectConfig
-from spindetect.cross_validation import cross_validated_metrics
+from spindetect.cross_validation import cross_validated_metrics, unlisted_tortured_metrics
 from spindetect.features.cache import FeatureCache
 from spindetect.features.extractor import Progress, build_extractor
 from spindetect.features.perplexity import LM_FEATURE_PREFIX
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.tortured import TorturedPhraseLexicon
 from spindetect.labeled import LABELED_STYLES, labeled_examples
 from spindetect.detector import Detector
 from spindetect.metrics import binary_metrics, metrics_by_rate, metrics_by_style, verdict_shares
@@ -135,7 +136,9 @@ def train_model(
         ),
         "training_seconds": round(time.monotonic() - started, 1),
     }
-    metrics["cross_validated"] = _cross_validated(config, features, labels, styles, rates, examples, splits, threshold)
+    metrics["cross_validated"] = _cross_validated(
+        config, features, labels, styles, rates, examples, splits, threshold, extractor.feature_names
+    )
     metrics["warnings"] = warnings
     model = TrainedModel(
         classifier=classifier,
@@ -273,22 +276,43 @@ def _cross_validated(
     examples: list[Example],
     splits: np.ndarray,
     threshold: float,
+    feature_names: tuple[str, ...],
 ) -> dict | None:
-    """Metrics by style, corpus and rate from out-of-fold scores over the train, valid and test splits pooled
-    (see `spindetect.cross_validation`); None when switched off or when the folds cannot hold both classes."""
+    """Metrics by style, corpus and rate from out-of-fold scores over the train, valid and test splits pooled,
+    and the tortured paragraphs' own measure (see `spindetect.cross_validation`); None when switched off or
+    when the folds cannot hold both classes."""
     pooled = np.isin(splits, SPLITS)
     groups = np.array([example.source_id for example in examples])[pooled]
     folds = min(config.evaluation.cv_folds, len(set(groups.tolist())))
     if folds < 2:
         return None
     try:
-        return cross_validated_metrics(
+        results = cross_validated_metrics(
             config, features[pooled], labels[pooled], styles[pooled], rates[pooled], groups, threshold,
             CLEAN_COUNTERPART | LABELED_COUNTERPART, folds,
         )
+        if TORTURED_FEATURE in feature_names:
+            phrases = _tortured_phrases([example for example, keep in zip(examples, pooled) if keep])
+            results["tortured_unlisted"] = unlisted_tortured_metrics(
+                config, features[pooled], labels[pooled], styles[pooled], groups, phrases,
+                feature_names.index(TORTURED_FEATURE), threshold, folds,
+            )
+        return results
     except ValueError as error:
         logger.warning("no cross-validated metrics: %s", error)
         return None
+
+
+def _tortured_phrases(examples: list[Example]) -> list[frozenset[str]]:
+    """For each tortured example, the listed phrases it garbles: their tortured forms as written and their
+    expected phrases (two paragraphs garbling "data mining" into different forms share a phrase); empty for
+    the others."""
+    lexicon = TorturedPhraseLexicon.load()
+    phrases = []
+    for example in examples:
+        found = lexicon.find(example.text) if example.style == "tortured" else []
+        phrases.append(frozenset(form.lower() for span in found for form in (span.text, span.suggestion or "") if form))
+    return phrases
 
 
 def _spun_probability(classifier, features: np.ndarray) -> np.ndarray:

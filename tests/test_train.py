@@ -205,3 +205,20 @@ def test_training_reports_metrics_by_style_and_corpus_cross_validated_by_source(
     assert low <= results["by_style"]["round_trip"]["false_positive_rate"] <= high
     assert {"brown", "mlqe-si-en", "mqm-zh-en"} <= set(results["by_corpus"])
     assert "## Cross-validated by source document" in (tiny_model_dir / "MODEL_CARD.md").read_text()
+
+
+def test_training_reports_unlisted_tortured_phrases_cross_validated_with_their_phrases_kept_out(tiny_model_dir) -> None:
+    from typer.testing import CliRunner
+
+    from spindetect.cli import app
+
+    unlisted = TrainedModel.load(tiny_model_dir).metrics["cross_validated"]["tortured_unlisted"]
+    dataset = load_from_disk(str(tiny_model_dir / DATASET_DIR))
+    tortured = sum(style == "tortured" for split in ("train", "valid", "test") for style in dataset[split]["style"])
+    assert unlisted["n_spun"] == tortured > 0 and unlisted["n"] > tortured
+    assert 0 <= unlisted["roc_auc"] <= 1 and unlisted["roc_auc_se"] > 0
+    card = (tiny_model_dir / "MODEL_CARD.md").read_text()
+    assert f"Tortured phrases nobody has listed, on every tortured paragraph ({tortured}, against" in card
+    assert f"ROC-AUC {unlisted['roc_auc']:.3f} ± {unlisted['roc_auc_se']:.3f}" in card
+    result = CliRunner().invoke(app, ["info", "--model", str(tiny_model_dir)])
+    assert f"tortured phrases never listed nor trained on: roc_auc {unlisted['roc_auc']:.4f}" in result.stdout
