@@ -123,10 +123,7 @@ class Detector:
 
     def __init__(self, model: TrainedModel, extractor: FeatureExtractor, reference: NGramReference, runtime: RuntimeConfig) -> None:
         if extractor.feature_names != model.feature_names:
-            raise ValueError(
-                "the feature extractor does not produce the features this model was trained on: "
-                f"{extractor.feature_names} != {model.feature_names}"
-            )
+            raise ModelError(_feature_mismatch(model.feature_names, extractor.feature_names))
         self._parts: _Parts | None = _Parts(model, extractor, reference, runtime)
         self._source: DetectorSource | None = None  # None: built from parts, which cannot be sent elsewhere
         self._loading = threading.Lock()
@@ -357,6 +354,27 @@ class Detector:
         score = float(np.average([p.score for p in counted], weights=weights))
         label = "spun" if score >= threshold else "clean"
         return DocumentResult(score, label, threshold, paragraphs, tuple(warnings))
+
+
+def _feature_mismatch(trained: tuple[str, ...], produced: tuple[str, ...]) -> str:
+    """Why a model cannot use an extractor's features, naming the differences rather than both lists."""
+    missing = [name for name in trained if name not in produced]
+    extra = [name for name in produced if name not in trained]
+    if missing or extra:
+        details = "; ".join(
+            part
+            for part in (
+                f"this spindetect does not compute {', '.join(missing)}" if missing else "",
+                f"the model was not trained on {', '.join(extra)}" if extra else "",
+            )
+            if part
+        )
+    else:
+        details = "the same features in another order"
+    return (
+        f"the model was trained on other features than this spindetect computes ({details}): retrain it with "
+        "this version (spindetect train), or score with the version that trained it"
+    )
 
 
 def _load_parts(source: DetectorSource) -> tuple[TrainedModel, FeatureExtractor, NGramReference, RuntimeConfig]:

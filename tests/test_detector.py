@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from spindetect.detector import Detector
+from spindetect.errors import ModelError
 
 BODY = (
     "The city council voted on Tuesday to approve a new budget for the coming year, after months of debate "
@@ -130,3 +131,18 @@ def test_runtime_torch_threads_sets_torch_s_thread_count(tiny_model_dir) -> None
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_model_trained_on_other_features_is_refused_naming_the_difference(detector) -> None:
+    from dataclasses import replace
+
+    model = detector.model
+    names = model.feature_names
+    older = replace(model, feature_names=tuple(name for name in names if name != names[-1]) + ("lm_retired_feature",))
+    with pytest.raises(ModelError) as refused:  # the command line prints a ModelError as one line
+        Detector(older, detector.extractor, detector.reference, detector.runtime)
+    message = str(refused.value)
+    assert f"this spindetect does not compute lm_retired_feature; the model was not trained on {names[-1]}" in message
+    assert "retrain it with this version" in message and names[0] not in message
+    with pytest.raises(ModelError, match="the same features in another order"):
+        Detector(replace(model, feature_names=names[::-1]), detector.extractor, detector.reference, detector.runtime)
