@@ -5,7 +5,18 @@ import pytest
 import torch
 
 from spindetect.features.language_model import load_language_model
-from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer, TokenStatistics, WordFits, paragraph_lm_features, span_word_fits, swap_evidence, unexpected_words, word_fits
+from spindetect.features.perplexity import (
+    LM_FEATURE_NAMES,
+    LanguageModelScorer,
+    TokenStatistics,
+    WordFits,
+    paragraph_lm_features,
+    run_fits,
+    span_word_fits,
+    swap_evidence,
+    unexpected_words,
+    word_fits,
+)
 from spindetect.features.swap import SwapTestResult
 
 TEXTS = [
@@ -136,6 +147,19 @@ def test_the_swap_evidence_and_candidate_gain_features_are_their_two_highest_val
     assert features[LM_FEATURE_NAMES.index("lm_candidate_gain_max")] == 2.5
     assert features[LM_FEATURE_NAMES.index("lm_candidate_gain_second")] == -1.0
     assert not paragraph_lm_features(stats, np.zeros(0))[highest]
+
+
+def test_word_run_fits_sum_consecutive_words_and_their_lowest_runs_are_features(tiny_language_model, reference) -> None:
+    fits = np.array([1.0, -3.0, -4.0, 0.5, -6.0, 2.0])
+    np.testing.assert_array_equal(run_fits(fits, 2), [-2.0, -7.0, -3.5, -5.5, -4.0])
+    np.testing.assert_array_equal(run_fits(fits, 4), [-5.5, -12.5, -7.5])
+    np.testing.assert_array_equal(run_fits(fits[:2], 3), [-2.0])  # fewer words than the run: all of them
+    (stats,) = LanguageModelScorer(tiny_language_model, reference.unigram).token_statistics(TEXTS[:1])
+    features = dict(zip(LM_FEATURE_NAMES, paragraph_lm_features(stats, fits)))
+    assert (features["lm_word_pair_fit_min"], features["lm_word_pair_fit_second_min"]) == (-7.0, -5.5)
+    assert features["lm_word_triple_fit_min"] == -9.5 and features["lm_word_quad_fit_min"] == -12.5
+    empty = dict(zip(LM_FEATURE_NAMES, paragraph_lm_features(stats, np.zeros(0))))
+    assert empty["lm_word_pair_fit_min"] == empty["lm_word_quad_fit_min"] == 0.0
 
 
 def test_a_model_cache_whose_bytes_changed_at_the_same_size_is_refused(tmp_path) -> None:

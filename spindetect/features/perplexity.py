@@ -50,7 +50,7 @@ UNEXPECTED_WORD_BITS = -7.0
 FULL_STRENGTH_BITS = 15.0
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 8
+LM_FEATURE_VERSION = 9
 
 # Every language-model feature name starts with this (the cascade tells the slow features by it).
 LM_FEATURE_PREFIX = "lm_"
@@ -77,6 +77,10 @@ LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_word_fit_second_min",
     "lm_poor_word_fit_share",
     "lm_very_poor_word_fit_count",
+    "lm_word_pair_fit_min",
+    "lm_word_pair_fit_second_min",
+    "lm_word_triple_fit_min",
+    "lm_word_quad_fit_min",
     "lm_swap_evidence_max",
     "lm_swap_evidence_second",
     "lm_candidate_gain_max",
@@ -144,6 +148,23 @@ def word_fits(stats: TokenStatistics, text: str, word_log10_frequency: Callable[
             fits.append(-word_bits[index] - frequency * _LOG2_10)
             spans.append((start, end))
     return WordFits(np.array(fits), spans)
+
+
+def run_fits(fits: np.ndarray, width: int) -> np.ndarray:
+    """The summed fit (bits) of each run of `width` consecutive scored words (`WordFits.fits`; words the
+    unigram model does not know, such as most names, are skipped, so a run may straddle one); the sum of all
+    of them when there are fewer.
+
+    One word a little out of place is common in clean prose; two or three in a row is what a swapped word or
+    phrase leaves: a misplaced word makes the words after it unexpected too, and spinners swap multiword
+    phrases and both words of a term ("counterfeit consciousness"). On the default model's data the lowest
+    two-word run told tortured paragraphs from the clean ones of their documents at ROC-AUC 0.816 against
+    0.787 for the lowest single word (0.894 against 0.840 for phrase spins, 0.776 against 0.732 for 5%
+    thesaurus spins).
+    """
+    if fits.size < width:
+        return np.array([fits.sum()])
+    return np.convolve(fits, np.ones(width), mode="valid")
 
 
 def span_word_fits(fits: WordFits, swaps: Sequence[SwapTestResult]) -> tuple[np.ndarray, np.ndarray]:
@@ -242,6 +263,9 @@ def paragraph_lm_features(
             *lowest_two(fits),
             np.mean(fits < POOR_WORD_FIT_BITS) if fits.size else 0.0,
             math.log1p(np.sum(fits < VERY_POOR_WORD_FIT_BITS)),
+            *lowest_two(run_fits(fits, 2)),
+            run_fits(fits, 3).min(),
+            run_fits(fits, 4).min(),
             *highest_two(evidence),
             *highest_two(candidate_gains),
             *two_most_likely(replaced_probabilities),
