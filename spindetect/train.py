@@ -291,16 +291,20 @@ def _cross_validated(
             config, features[pooled], labels[pooled], styles[pooled], rates[pooled], groups, threshold,
             CLEAN_COUNTERPART | LABELED_COUNTERPART, folds,
         )
-        if TORTURED_FEATURE in feature_names:
-            phrases = _tortured_phrases([example for example, keep in zip(examples, pooled) if keep])
+    except ValueError as error:
+        logger.warning("no cross-validated metrics: %s", error)
+        return None
+    if TORTURED_FEATURE in feature_names:
+        phrases = _tortured_phrases([example for example, keep in zip(examples, pooled) if keep])
+        try:
             results["tortured_unlisted"] = unlisted_tortured_metrics(
                 config, features[pooled], labels[pooled], styles[pooled], groups, phrases,
                 feature_names.index(TORTURED_FEATURE), threshold, folds,
             )
-        return results
-    except ValueError as error:
-        logger.warning("no cross-validated metrics: %s", error)
-        return None
+        except ValueError as error:  # the other cross-validated metrics stand without it
+            logger.warning("no cross-validated measure of unlisted tortured phrases: %s", error)
+            results["tortured_unlisted"] = None
+    return results
 
 
 def _tortured_phrases(examples: list[Example]) -> list[frozenset[str]]:
