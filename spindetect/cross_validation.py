@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupKFold
 
 from spindetect.config import SpindetectConfig
 from spindetect.metrics import auc_standard_error, binary_metrics, metrics_by_rate, metrics_by_style, wilson_interval
-from spindetect.model import build_classifier, out_of_fold_scores
+from spindetect.model import fit_fold, out_of_fold_scores
 
 # Styles whose spun texts borrow phrases from a list with a held-out part (see the module docstring).
 _TEST_ONLY_STYLES = ("tortured",)
@@ -129,9 +129,7 @@ def unlisted_tortured_metrics(
             continue
         scored_phrases = frozenset().union(*(phrases[row] for row in scored_rows))
         fit_rows = np.array([row for row in fit_rows if not phrases[row] & scored_phrases], dtype=int)
-        if np.unique(labels[fit_rows]).size < 2:
-            raise ValueError(f"{folds} folds by source document leave one with a single class to fit on")
-        classifier = build_classifier(config).fit(features[fit_rows], labels[fit_rows])
+        classifier = fit_fold(config, features, labels, fit_rows, folds)
         blind = features[scored_rows].copy()
         blind[:, lexicon_column] = 0.0
         scores[scored_rows] = classifier.predict_proba(blind)[:, 1]

@@ -84,11 +84,17 @@ def out_of_fold_scores(
     group (a source document) always in one fold. Raises ValueError when a fold leaves a single class to fit on."""
     scores = np.zeros(len(labels))
     for fit_rows, scored_rows in GroupKFold(n_splits=folds).split(features, labels, groups):
-        if np.unique(labels[fit_rows]).size < 2:
-            raise ValueError(f"{folds} folds by source document leave one with a single class to fit on")
-        classifier = build_classifier(config).fit(features[fit_rows], labels[fit_rows])
+        classifier = fit_fold(config, features, labels, fit_rows, folds)
         scores[scored_rows] = classifier.predict_proba(features[scored_rows])[:, 1]
     return scores
+
+
+def fit_fold(config: SpindetectConfig, features: np.ndarray, labels: np.ndarray, rows: np.ndarray, folds: int) -> Pipeline:
+    """The config's classifier fitted on `rows`, one fold's fitting rows of `folds` by source document.
+    Raises ValueError when they hold a single class."""
+    if np.unique(labels[rows]).size < 2:
+        raise ValueError(f"{folds} folds by source document leave one with a single class to fit on")
+    return build_classifier(config).fit(features[rows], labels[rows])
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, strategy: str, target_fpr: float) -> float:
