@@ -360,17 +360,12 @@ def _feature_mismatch(trained: tuple[str, ...], produced: tuple[str, ...]) -> st
     """Why a model cannot use an extractor's features, naming the differences rather than both lists."""
     missing = [name for name in trained if name not in produced]
     extra = [name for name in produced if name not in trained]
-    if missing or extra:
-        details = "; ".join(
-            part
-            for part in (
-                f"this spindetect does not compute {', '.join(missing)}" if missing else "",
-                f"the model was not trained on {', '.join(extra)}" if extra else "",
-            )
-            if part
-        )
-    else:
-        details = "the same features in another order"
+    differences = []
+    if missing:
+        differences.append(f"this spindetect does not compute {', '.join(missing)}")
+    if extra:
+        differences.append(f"the model was not trained on {', '.join(extra)}")
+    details = "; ".join(differences) or "the same features in another order"
     return (
         f"the model was trained on other features than this spindetect computes ({details}): retrain it with "
         "this version (spindetect train), or score with the version that trained it"
