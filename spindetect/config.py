@@ -38,11 +38,20 @@ class FeaturesConfig(_Section):
     language_model: bool = True
     ngram: bool = True
     lexical: bool = True  # synonym-swap test, tortured phrases, function-word garble
+    # The language model also reads the words after each paragraph's worst-fitting words without them
+    # (`features.deletion`): two more features, off in the shipped model (it was trained without them).
+    deletion_test: bool = False
 
     @model_validator(mode="after")
     def _at_least_one_family(self) -> FeaturesConfig:
         if not (self.language_model or self.ngram or self.lexical):
             raise ValueError("enable at least one of features.language_model, features.ngram and features.lexical")
+        return self
+
+    @model_validator(mode="after")
+    def _deletion_test_needs_the_language_model(self) -> FeaturesConfig:
+        if self.deletion_test and not self.language_model:
+            raise ValueError("features.deletion_test needs features.language_model")
         return self
 
 

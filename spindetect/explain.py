@@ -39,6 +39,8 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lm_word_pair_fit_second_min": "another two words in a row out of place",
     "lm_word_triple_fit_min": "three words in a row out of place",
     "lm_word_quad_fit_min": "four words in a row out of place",
+    "lm_deletion_fit_min": "a word out of place that the words after it read better without",
+    "lm_deletion_fit_second_min": "a second word out of place that the words after it read better without",
     "lm_swap_evidence_max": "a word both models say replaced a better-fitting synonym",
     "lm_swap_evidence_second": "a second word both models say replaced a synonym",
     "lm_candidate_gain_max": "a word whose thesaurus neighbour the language model expects far more",

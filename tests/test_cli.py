@@ -158,11 +158,13 @@ def test_console_script_pipes_jsonl(tiny_model_dir) -> None:
 
 def test_every_feature_has_a_plain_language_description() -> None:
     from spindetect.explain import SIGNAL_DESCRIPTIONS
+    from spindetect.features.deletion import DELETION_FEATURE_NAMES
     from spindetect.features.lexical import LEXICAL_FEATURE_NAMES
     from spindetect.features.ngram import NGRAM_FEATURE_NAMES
     from spindetect.features.perplexity import LM_FEATURE_NAMES
 
-    assert set(NGRAM_FEATURE_NAMES + LEXICAL_FEATURE_NAMES + LM_FEATURE_NAMES) == set(SIGNAL_DESCRIPTIONS)
+    every_feature = NGRAM_FEATURE_NAMES + LEXICAL_FEATURE_NAMES + LM_FEATURE_NAMES + DELETION_FEATURE_NAMES
+    assert set(every_feature) == set(SIGNAL_DESCRIPTIONS)
 
 
 def test_info_shows_the_shipped_models_metrics_by_rate_and_style() -> None:

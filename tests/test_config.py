@@ -38,6 +38,14 @@ def test_disabling_every_feature_family_is_refused(tmp_path: Path) -> None:
         load_config(path)
 
 
+def test_the_deletion_test_is_off_by_default_and_needs_the_language_model(tmp_path: Path) -> None:
+    assert not load_config(ROOT / "configs" / "default.yaml").features.deletion_test
+    path = tmp_path / "bad.yaml"
+    path.write_text("features:\n  language_model: false\n  deletion_test: true\n")
+    with pytest.raises(ConfigError, match="deletion_test needs features.language_model"):
+        load_config(path)
+
+
 def test_not_a_mapping_and_not_yaml_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "list.yaml"
     path.write_text("- a\n- b\n")

@@ -137,6 +137,7 @@ def build_extractor(
                 logits_chunk_rows=sizes.logits_chunk_rows,
                 swap_test=swap_test,
                 span_odds=span_odds.language_model,
+                deletion_test=config.features.deletion_test,
             )
         )
     return FeatureExtractor(families)

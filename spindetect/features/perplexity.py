@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
+from spindetect.features.deletion import DELETION_FEATURE_NAMES, deletion_continuations, deletion_features, deletion_fits
 from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.ngram import highest_two, lowest_two, word_spans
 from spindetect.features.rescoring import RESCORED_SPANS, Continuation, context_gains, continuations, rescored_spans
@@ -294,6 +295,8 @@ class _ScoredText:
     replaced: np.ndarray  # each tested span's probability of replacement, from `span_inputs`
     # The context gains (`rescoring`) of the likeliest replacements, in order of their probability of replacement.
     rescored_gains: tuple[float, ...] = ()
+    # The deletion fits (`deletion`) of its worst-fitting words, where they could be read again.
+    deletion_fits: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)
@@ -308,9 +311,8 @@ class BatchCache:
 
 
 class LanguageModelScorer:
-    """Scores texts with a causal language model; `score(texts)` gives one feature row per text."""
-
-    feature_names = LM_FEATURE_NAMES
+    """Scores texts with a causal language model; `score(texts)` gives one feature row per text: the
+    `LM_FEATURE_NAMES`, then with `deletion_test` the `deletion.DELETION_FEATURE_NAMES`."""
 
     def __init__(
         self,
@@ -321,6 +323,7 @@ class LanguageModelScorer:
         logits_chunk_rows: int = 128,
         swap_test: SynonymSwapTest | None = None,
         span_odds: SpanOdds | None = None,
+        deletion_test: bool = False,
     ) -> None:
         self.language_model = language_model
         self.word_log10_frequency = word_log10_frequency
@@ -331,6 +334,9 @@ class LanguageModelScorer:
         self.swap_test = swap_test
         # How likely each tested span is to be a replacement, from all its signs (the packaged weights by default).
         self.span_odds = span_odds or SpanOddsWeights.load().language_model
+        # Whether the second pass also reads each text's worst-fitting words again without them (`deletion`).
+        self.deletion_test = deletion_test
+        self.feature_names = LM_FEATURE_NAMES + (DELETION_FEATURE_NAMES if deletion_test else ())
         # Swap candidates recur across a corpus; each is tokenised once.
         self._candidate_tokens = CandidateTokens(lru_cache(maxsize=200_000)(self._single_token))
 
@@ -338,10 +344,11 @@ class LanguageModelScorer:
     def cache_key(self) -> str:
         swaps = f"swaps{self.swap_test.max_candidates}" if self.swap_test is not None else "noswaps"
         model = f"{self.language_model.name}-{self.max_tokens}-{self.language_model.precision}"
-        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}"
+        deletion = "-deletion" if self.deletion_test else ""
+        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}{deletion}"
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Feature matrix of shape (len(texts), len(LM_FEATURE_NAMES))."""
+        """Feature matrix of shape (len(texts), len(self.feature_names))."""
         return self.score_and_flag(texts, progress)[0]
 
     def score_and_flag(
@@ -354,10 +361,11 @@ class LanguageModelScorer:
             text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
             evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
             gains = np.array([gain for _, gain in filter(None, scored.suggestions)])
-            rows.append(paragraph_lm_features(stats, fits.fits, evidence, gains, scored.replaced, scored.rescored_gains))
+            row = paragraph_lm_features(stats, fits.fits, evidence, gains, scored.replaced, scored.rescored_gains)
+            rows.append(np.concatenate([row, deletion_features(scored.deletion_fits)]) if self.deletion_test else row)
             swap_flags = evidence_flags(text, swaps, scored.replaced, scored.suggestions, evidence)
             flags.append([*unexpected_words(text, fits), *swap_flags])
-        return (np.vstack(rows) if rows else np.zeros((0, len(LM_FEATURE_NAMES)))), flags
+        return (np.vstack(rows) if rows else np.zeros((0, len(self.feature_names)))), flags
 
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Per text, the `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each span the swap test tried, in the order
@@ -368,7 +376,8 @@ class LanguageModelScorer:
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None, rescore: bool = True
     ) -> list[_ScoredText]:
         """Each text's token statistics, word fits, tested spans and the candidate probes read at them; with
-        `rescore`, also the context gains of its likeliest replacements."""
+        `rescore`, also the context gains of its likeliest replacements and, with `deletion_test`, the deletion
+        fits of its worst-fitting words (one second pass per batch reads both)."""
         with_offsets = self.language_model.encoder.encode_with_offsets(texts)
         offsets = [np.array(pairs[: self.max_tokens - 1], dtype=np.int64).reshape(-1, 2) for _, pairs in with_offsets]
         swaps = [self.swap_test.test(text) if self.swap_test is not None else [] for text in texts]
@@ -384,39 +393,41 @@ class LanguageModelScorer:
                 for index, stats in zip(batch, batch_stats, strict=True)
             ]
             if rescore:
-                gains = self._rescored_gains(batch_scored, batch_cache)
-                batch_scored = [replace(text, rescored_gains=text_gains) for text, text_gains in zip(batch_scored, gains, strict=True)]
+                batch_scored = self._read_again(batch_scored, batch_cache)
             for index, text in zip(batch, batch_scored, strict=True):
                 scored[index] = text
         return scored  # type: ignore[return-value]  # every index was filled by exactly one batch
 
-    def _rescored_gains(self, batch: list[_ScoredText], batch_cache: BatchCache) -> list[tuple[float, ...]]:
-        """Per text of a scored batch (in its rows' order): the context gains of its likeliest replacements, in
-        order of their probability of replacement (0 for a span whose tokens do not cover it exactly)."""
+    def _read_again(self, batch: list[_ScoredText], batch_cache: BatchCache) -> list[_ScoredText]:
+        """A scored batch (in its rows' order) with what a second pass reads: the context gains of each text's
+        likeliest replacements, in order of their probability of replacement (0 for a span whose tokens do not
+        cover it exactly), and with `deletion_test` the deletion fits of its worst-fitting words."""
         requests: list[tuple[int, Continuation]] = []
-        chosen_spans, found_continuations = [], []
+        chosen_spans, replacements, deletions = [], [], []
         for row, scored in enumerate(batch):
             chosen = rescored_spans(scored.replaced, scored.swaps, scored.suggestions, RESCORED_SPANS)
             scored_ids = batch_cache.input_ids[row, 1 : scored.stats.surprisal.size + 1].tolist()
             sentence_ends = [end for _, end in split_sentences(scored.text)] or [len(scored.text)]
-            found = continuations(
-                scored.text,
-                scored_ids,
-                scored.stats.offsets,
-                scored.swaps,
-                chosen,
-                sentence_ends,
-                self._piece_tokens,
+            offsets = scored.stats.offsets
+            text, fits = scored.text, scored.fits
+            replaced = continuations(text, scored_ids, offsets, scored.swaps, chosen, sentence_ends, self._piece_tokens)
+            deleted = (
+                deletion_continuations(text, scored_ids, offsets, fits.fits, fits.spans, sentence_ends)
+                if self.deletion_test
+                else []
             )
-            requests += [(row, continuation) for continuation in found]
+            requests += [(row, continuation) for continuation in (*replaced, *deleted)]
             chosen_spans.append(chosen)
-            found_continuations.append(found)
+            replacements.append(replaced)
+            deletions.append(deleted)
         surprisal = iter(self._continuation_surprisal(batch_cache, requests))
-        gains = []
-        for scored, chosen, found in zip(batch, chosen_spans, found_continuations, strict=True):
-            by_span = context_gains(scored.stats.surprisal, found, [next(surprisal) for _ in found])
-            gains.append(tuple(by_span.get(index, 0.0) for index, _ in chosen))
-        return gains
+        read_again = []
+        for scored, chosen, replaced, deleted in zip(batch, chosen_spans, replacements, deletions, strict=True):
+            by_span = context_gains(scored.stats.surprisal, replaced, [next(surprisal) for _ in replaced])
+            fits = deletion_fits(scored.fits.fits, scored.stats.surprisal, deleted, [next(surprisal) for _ in deleted])
+            gains = tuple(by_span.get(index, 0.0) for index, _ in chosen)
+            read_again.append(replace(scored, rescored_gains=gains, deletion_fits=fits))
+        return read_again
 
     def _scored_text(
         self, text: str, stats: TokenStatistics, swaps: list[SwapTestResult], probes: CandidateProbes

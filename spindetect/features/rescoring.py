@@ -44,9 +44,10 @@ FOLLOWING_TOKENS = 8
 
 @dataclass(frozen=True)
 class Continuation:
-    """One tested span with its candidate in place: the tokens that replace the text's from `first_token` on."""
+    """A span of a text read again with other words in its place (a tested span's candidate, or nothing where a
+    word is deleted: `deletion`): the tokens that replace the text's from `first_token` on."""
 
-    swap: int  # index of the span among the text's tested spans
+    span: int  # which span: its index among the text's tested spans, or for a deletion among its scored words
     first_token: int  # index among the text's tokens of the span's first token
     written_tokens: int  # tokens of the text from `first_token` on that the comparison covers
     token_ids: tuple[int, ...]  # the candidate's tokens, then the same following tokens as written
@@ -112,7 +113,7 @@ def context_gains(written_surprisal: np.ndarray, found: Sequence[Continuation], 
     after it than the text as written. `written_surprisal`: the text's token surprisal (bits); `surprisal`:
     each continuation's, token by token."""
     return {
-        continuation.swap: float(
+        continuation.span: float(
             (
                 written_surprisal[continuation.first_token : continuation.first_token + continuation.written_tokens].sum()
                 - bits.sum()
