@@ -26,9 +26,9 @@ class LanguageModelConfig(_Section):
     # Paragraphs longer than this many tokens are scored on their first `max_tokens` tokens.
     max_tokens: int = Field(512, ge=16, le=8192)
     # bfloat16 runs the model about twice as fast on CPUs with native bfloat16 (AVX512-BF16, AMX) and on
-    # GPUs; token surprisals differ from float32 by about 0.1 bits on average (correlation 0.998). Without
-    # native support it is emulated and slower: choose float32 there. Part of the model's definition, so
-    # features are cached per precision.
+    # GPUs; token surprisals differ from float32 by about 0.1 bits on average (correlation 0.998). A CPU without
+    # native support runs bfloat16 in float32 (emulated, it was 6x slower and no nearer to native scores).
+    # Features are cached per precision the model runs in.
     precision: Literal["float32", "bfloat16"] = "float32"
 
 

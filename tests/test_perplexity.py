@@ -1,9 +1,11 @@
+import logging
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from spindetect.features import language_model as language_model_module
 from spindetect.features.language_model import load_language_model
 from spindetect.features.perplexity import (
     LM_FEATURE_NAMES,
@@ -108,7 +110,8 @@ def test_unexpected_words_flags_poorly_fitting_lowercase_words_only() -> None:
     assert 0 < flagged[1].strength < flagged[0].strength <= 1
 
 
-def test_bfloat16_scores_close_to_float32_and_is_cached_apart(reference) -> None:
+def test_bfloat16_scores_close_to_float32_and_is_cached_apart(reference, monkeypatch) -> None:
+    monkeypatch.setattr(language_model_module, "native_bfloat16", lambda device: True)
     exact = LanguageModelScorer(load_language_model("tiny-random"), reference.unigram)
     halved = LanguageModelScorer(load_language_model("tiny-random", precision="bfloat16"), reference.unigram)
     assert next(halved.language_model.model.parameters()).dtype == torch.bfloat16
@@ -117,6 +120,16 @@ def test_bfloat16_scores_close_to_float32_and_is_cached_apart(reference) -> None
     assert halved_bits.dtype == np.float64 and np.isfinite(halved_bits).all()
     assert np.abs(halved_bits - exact_bits).mean() < 0.05
     assert halved.cache_key != exact.cache_key
+
+
+def test_bfloat16_on_a_cpu_without_it_runs_in_float32_and_says_so(reference, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(language_model_module, "native_bfloat16", lambda device: False)
+    with caplog.at_level(logging.WARNING, logger=language_model_module.logger.name):
+        fallen_back = load_language_model("tiny-random", precision="bfloat16")
+    assert "runs in float32" in caplog.text
+    assert fallen_back.precision == "float32" and next(fallen_back.model.parameters()).dtype == torch.float32
+    exact = LanguageModelScorer(load_language_model("tiny-random"), reference.unigram)
+    assert LanguageModelScorer(fallen_back, reference.unigram).cache_key == exact.cache_key  # float32 rows, shared
 
 
 def test_an_unknown_precision_is_refused() -> None:

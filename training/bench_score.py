@@ -16,7 +16,8 @@ All sides score the same paragraphs (from segmenting FILE) with the same model i
   full token statistics, the swap evidence (its thesaurus candidates cached by an untimed run that records
   the second pass's continuations, as the lexical family has cached them by the time the language model
   runs) and the second pass.
-All but "bare" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`).
+All but "bare" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`; float32 on a
+CPU without native bfloat16, as scoring does there: the first line says which).
 Reports tokens/s (of the paragraphs) for each and three ratios: spindetect against the per-paragraph loop (its
 speed-up), against the first pass's forward (how much slower than the floor a scorer with no second pass
 would have), and against both passes' forward (the share of time that is the model itself, 1.0 meaning no
@@ -129,7 +130,7 @@ def main() -> None:
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"model {args.model} in {args.precision}: loaded from cache in {load_seconds:.2f} s; {len(paragraphs)} "
+        f"model {args.model} in {language_model.precision}: loaded from cache in {load_seconds:.2f} s; {len(paragraphs)} "
         f"paragraphs, {tokens} tokens; second pass: {sum(map(len, requests))} continuations, {continuation_tokens} tokens"
     )
     for side, seconds in timings.items():
