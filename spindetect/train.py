@@ -16,8 +16,8 @@ from spindetect.cascade import choose_band
 from spindetect.config import CascadeConfig, DataConfig, SpindetectConfig
 from spindetect.cross_validation import cross_validated_metrics, unlisted_tortured_metrics
 from spindetect.features.cache import FeatureCache
-from spindetect.features.extractor import Progress, build_extractor
-from spindetect.features.perplexity import LM_FEATURE_PREFIX
+from spindetect.features.extractor import FeatureExtractor, Progress, build_extractor
+from spindetect.features.perplexity import LM_FEATURE_PREFIX, LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
@@ -52,6 +52,18 @@ CLASS_NAMES = {0: "clean", 1: "spun"}
 # worth about its number of sources: on 10, the 95% Wilson interval of a rate spans 0.28 even at 0 or 1, and
 # more in between (0.24 to 0.76 at a half).
 MIN_SOURCES_PER_CLASS = 10
+
+
+def as_run(config: SpindetectConfig, extractor: FeatureExtractor) -> SpindetectConfig:
+    """`config` with the precision its language model runs in, where that differs (bfloat16 runs in float32 on a
+    CPU without it: `language_model.load_language_model`), so that the model is saved as it was trained and
+    scores in that precision on every machine."""
+    scorer = extractor.family(LanguageModelScorer)
+    ran_in = scorer.language_model.precision if scorer is not None else config.language_model.precision
+    if ran_in == config.language_model.precision:
+        return config
+    logger.warning("the model is trained and saved with language_model.precision: %s, the precision it runs in here", ran_in)
+    return config.model_copy(update={"language_model": config.language_model.model_copy(update={"precision": ran_in})})
 
 
 def train_model(
@@ -97,6 +109,7 @@ def train_model(
     from_files = np.array([example.style in LABELED_STYLES.values() for example in examples])
     logger.info("%d examples (%d spun); extracting features", len(examples), int(labels.sum()))
     extractor = build_extractor(config, reference, cache_dir, thesaurus)
+    config = as_run(config, extractor)
     # The short lines are scored as records by a detector once the model is fitted (`_short_line_metrics`);
     # their rows here stay NaN and no mask below selects them.
     featurised = splits != SHORT_LINES_SPLIT

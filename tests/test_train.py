@@ -222,3 +222,18 @@ def test_training_reports_unlisted_tortured_phrases_cross_validated_with_their_p
     assert f"ROC-AUC {unlisted['roc_auc']:.3f} ± {unlisted['roc_auc_se']:.3f}" in card
     result = CliRunner().invoke(app, ["info", "--model", str(tiny_model_dir)])
     assert f"tortured phrases never listed nor trained on: roc_auc {unlisted['roc_auc']:.4f}" in result.stdout
+
+
+def test_a_model_is_saved_with_the_precision_its_language_model_ran_in(reference, monkeypatch) -> None:
+    from spindetect.features import language_model as language_model_module
+    from spindetect.features.extractor import build_extractor
+    from spindetect.train import as_run
+
+    config = tiny_training_config()
+    in_bfloat16 = config.model_copy(update={"language_model": config.language_model.model_copy(update={"precision": "bfloat16"})})
+    monkeypatch.setattr(language_model_module, "native_bfloat16", lambda device: False)
+    assert as_run(in_bfloat16, build_extractor(in_bfloat16, reference)).language_model.precision == "float32"
+    monkeypatch.setattr(language_model_module, "native_bfloat16", lambda device: True)
+    assert as_run(in_bfloat16, build_extractor(in_bfloat16, reference)) == in_bfloat16
+    without_language_model = config.model_copy(update={"features": config.features.model_copy(update={"language_model": False})})
+    assert as_run(without_language_model, build_extractor(without_language_model, reference)) == without_language_model
