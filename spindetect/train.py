@@ -66,6 +66,13 @@ def as_run(config: SpindetectConfig, extractor: FeatureExtractor) -> SpindetectC
     return config.model_copy(update={"language_model": config.language_model.model_copy(update={"precision": ran_in})})
 
 
+def fast_model_config(config: SpindetectConfig) -> SpindetectConfig:
+    """The config of a cascade's fast classifier: `config` without the language model (nor the deletion test,
+    which a config without it refuses when the fast model is loaded) and without a cascade of its own."""
+    features = config.features.model_copy(update={"language_model": False, "deletion_test": False})
+    return config.model_copy(update={"features": features, "cascade": CascadeConfig()})
+
+
 def train_model(
     config: SpindetectConfig,
     output_dir: Path,
@@ -381,9 +388,7 @@ def add_cascade(
     fast_features = features[:, fast_columns]
     (train, train_labels), (valid, valid_labels), (test, test_labels) = splits["train"], splits["valid"], splits["test"]
     by_rate, by_rate_labels = splits["by_rate"]
-    fast_config = config.model_copy(
-        update={"features": config.features.model_copy(update={"language_model": False}), "cascade": CascadeConfig()}
-    )
+    fast_config = fast_model_config(config)
     fast_classifier = build_classifier(fast_config).fit(fast_features[train], train_labels)
     fast_valid = fast_classifier.predict_proba(fast_features[valid])[:, 1]
     choice = _band_choice_scores(

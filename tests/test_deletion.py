@@ -118,3 +118,15 @@ def test_a_config_with_the_deletion_test_builds_a_language_model_family_with_it_
     model = TrainedModel.load(tiny_model_dir)
     assert "deletion test" not in model_card(model)
     assert "deletion test" in model_card(replace(model, config=with_test))
+
+
+def test_the_cascade_fast_model_of_a_deletion_test_config_is_a_valid_config() -> None:
+    from spindetect.config import SpindetectConfig
+    from spindetect.train import fast_model_config
+
+    config = load_config(ROOT / "configs" / "default.yaml")
+    with_test = config.model_copy(update={"features": config.features.model_copy(update={"deletion_test": True})})
+    fast = fast_model_config(with_test)
+    # model_copy does not validate: the saved fast model is validated only when it is loaded.
+    reloaded = SpindetectConfig.model_validate(fast.model_dump())
+    assert not reloaded.features.language_model and not reloaded.features.deletion_test
