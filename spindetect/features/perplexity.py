@@ -409,10 +409,10 @@ class LanguageModelScorer:
             scored_ids = batch_cache.input_ids[row, 1 : scored.stats.surprisal.size + 1].tolist()
             sentence_ends = [end for _, end in split_sentences(scored.text)] or [len(scored.text)]
             offsets = scored.stats.offsets
-            text, fits = scored.text, scored.fits
+            text, word_fits = scored.text, scored.fits
             replaced = continuations(text, scored_ids, offsets, scored.swaps, chosen, sentence_ends, self._piece_tokens)
             deleted = (
-                deletion_continuations(text, scored_ids, offsets, fits.fits, fits.spans, sentence_ends)
+                deletion_continuations(text, scored_ids, offsets, word_fits.fits, word_fits.spans, sentence_ends)
                 if self.deletion_test
                 else []
             )
@@ -424,9 +424,10 @@ class LanguageModelScorer:
         read_again = []
         for scored, chosen, replaced, deleted in zip(batch, chosen_spans, replacements, deletions, strict=True):
             by_span = context_gains(scored.stats.surprisal, replaced, [next(surprisal) for _ in replaced])
-            fits = deletion_fits(scored.fits.fits, scored.stats.surprisal, deleted, [next(surprisal) for _ in deleted])
+            deleted_bits = [next(surprisal) for _ in deleted]
+            deleted_fits = deletion_fits(scored.fits.fits, scored.stats.surprisal, deleted, deleted_bits)
             gains = tuple(by_span.get(index, 0.0) for index, _ in chosen)
-            read_again.append(replace(scored, rescored_gains=gains, deletion_fits=fits))
+            read_again.append(replace(scored, rescored_gains=gains, deletion_fits=deleted_fits))
         return read_again
 
     def _scored_text(
