@@ -143,13 +143,17 @@ class TrainedModel:
         return self.classifier.predict_proba(features)[:, 1]
 
     def save(self, directory: Path) -> None:
+        """Write the model to `directory`; ModelError, before anything is written, if its config (or its fast
+        model's) would not load."""
+        self._check_config_loads(directory)
+        config = self.config.model_dump(mode="json")
         directory.mkdir(parents=True, exist_ok=True)
         skops.io.dump(self.classifier, directory / CLASSIFIER_FILE)
         metadata = {
             "format_version": MODEL_FORMAT_VERSION,
             "feature_names": list(self.feature_names),
             "threshold": self.threshold,
-            "config": self.config.model_dump(mode="json"),
+            "config": config,
             "reference": self.reference.to_json(),
             "metrics": self.metrics,
         }
@@ -164,6 +168,17 @@ class TrainedModel:
             self.fast.save(directory / FAST_MODEL_DIR)
             metadata["cascade"] = self.cascade_band.to_json()
         (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+
+    def _check_config_loads(self, directory: Path) -> None:
+        """Configs derived in code (`model_copy(update=...)`) skip pydantic's validation, so a derived config that
+        `load` refuses is caught here, where it is made, not by whoever loads the model later."""
+        try:
+            parse_config(self.config.model_dump(mode="json"), directory / METADATA_FILE)
+        except ConfigError as error:
+            problems = "; ".join(line.strip() for line in str(error).splitlines())
+            raise ModelError(f"refusing to save a model whose config would not load: {problems}") from None
+        if self.fast is not None:
+            self.fast._check_config_loads(directory / FAST_MODEL_DIR)
 
     @classmethod
     def load(cls, directory: Path) -> TrainedModel:

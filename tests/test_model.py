@@ -1,5 +1,6 @@
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,6 +19,23 @@ def test_saved_model_loads_with_the_same_predictions(tiny_model_dir, tmp_path) -
     np.testing.assert_array_equal(model.predict_proba(rows), copy.predict_proba(rows))
     assert copy.threshold == model.threshold and copy.feature_names == model.feature_names
     assert copy.config == model.config
+
+
+def _invalid_copy(config):
+    """`config` with the deletion test on and the language model off, which loading refuses; model_copy lets it be."""
+    features = config.features.model_copy(update={"language_model": False, "deletion_test": True})
+    return config.model_copy(update={"features": features})
+
+
+def test_a_model_whose_config_would_not_load_is_not_saved(tiny_model_dir, tmp_path) -> None:
+    model = TrainedModel.load(tiny_model_dir)
+    with pytest.raises(ModelError, match="refusing to save.*deletion_test"):
+        replace(model, config=_invalid_copy(model.config)).save(tmp_path / "invalid")
+    assert not (tmp_path / "invalid").exists()
+    assert model.fast is not None, "the tiny model has a cascade: its fast model's config is checked too"
+    with pytest.raises(ModelError, match="refusing to save.*deletion_test"):
+        replace(model, fast=replace(model.fast, config=_invalid_copy(model.fast.config))).save(tmp_path / "fast")
+    assert not (tmp_path / "fast").exists()
 
 
 def test_a_model_file_with_untrusted_types_is_refused(tiny_model_dir, tmp_path) -> None:
