@@ -240,13 +240,35 @@ def test_tortured_paragraphs_are_chosen_by_the_part_of_the_list_their_split_draw
     ]
     splits = {"doc/a": "train", "doc/b": "test"}
 
-    chosen = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=10, seed=1)
+    chosen = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=10, per_term=8, seed=1)
 
     assert sorted((p.source_id, p.paragraph_index) for p in chosen) == [("doc/a", 0), ("doc/b", 1)]
     # The limit is on the other splits' paragraphs: the test split keeps every one it has.
-    limited = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=0, seed=1)
+    limited = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=0, per_term=8, seed=1)
     assert [(p.source_id, p.paragraph_index) for p in limited] == [("doc/b", 1)]
 
+
+
+def test_no_term_fills_the_tortured_paragraphs_beyond_its_cap_in_any_split() -> None:
+    from spindetect.synth.dataset import _with_garblable_terms
+
+    pairs = [("joined together states", "united states"), ("information mining", "data mining")]
+    training = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs(pairs))
+    held_out = TorturedPhraseInserter(TorturedPhraseLexicon.from_pairs([("profound learning", "deep learning")]))
+    common = [SourceParagraph(f"The United States sent envoy {n}.", "doc/a", n, "g") for n in range(6)]
+    both = SourceParagraph("The United States used data mining.", "doc/a", 6, "g")
+    rare = SourceParagraph("They used data mining on the records.", "doc/a", 7, "g")
+    tested = [SourceParagraph(f"They used deep learning on run {n}.", "doc/b", n, "g") for n in range(4)]
+    splits = {"doc/a": "train", "doc/b": "test"}
+
+    paragraphs = [*common, both, rare, *tested]
+    chosen = _with_garblable_terms(paragraphs, splits, (training, held_out), limit=10, per_term=2, seed=1)
+
+    terms = [term for p in chosen for term in (training if splits[p.source_id] == "train" else held_out).terms_in(p.text)]
+    assert terms.count("united states") == 2 and terms.count("deep learning") == 2
+    # The rare term's own paragraph is kept whatever the draw; the one that also holds the common term only
+    # while that term is under its cap.
+    assert rare in chosen and terms.count("data mining") in (1, 2)
 
 # --------------------------------------------------------------------------- machine translation
 

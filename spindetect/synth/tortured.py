@@ -49,6 +49,10 @@ class TorturedPhraseInserter:
         """Whether ``text`` holds a term of the lexicon, that is whether `insert` would change it."""
         return bool(self._occurrences(text))
 
+    def terms_in(self, text: str) -> set[str]:
+        """The expected phrases of the lexicon that ``text`` holds (lowercased), those `insert` would garble."""
+        return {phrase for _, _, phrase in self._occurrences(text)}
+
     def insert(self, text: str, rng: random.Random) -> SpinResult:
         """``text`` with each expected phrase replaced by a tortured form drawn with ``rng``."""
         replacements = [
