@@ -129,7 +129,8 @@ class TorturedInsertionConfig(_Section):
 
     enabled: bool = False
     # At most this many paragraphs of the train and valid splits (with a term of the list) get a tortured twin;
-    # every test paragraph with a term of the held-out part gets one (they are few, and they are its measure).
+    # every test paragraph with a term of the held-out part gets one (they are few, and they are its measure),
+    # up to `max_per_term` for each term.
     max_paragraphs: int = Field(400, ge=1)
     # At most this many paragraphs garbling the same term, in every split: without it, "United States" (in 465
     # of the default corpora's 799 paragraphs with a training term) made 231 of the 400 tortured twins.

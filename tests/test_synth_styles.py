@@ -248,7 +248,6 @@ def test_tortured_paragraphs_are_chosen_by_the_part_of_the_list_their_split_draw
     assert [(p.source_id, p.paragraph_index) for p in limited] == [("doc/b", 1)]
 
 
-
 def test_no_term_fills_the_tortured_paragraphs_beyond_its_cap_in_any_split() -> None:
     from spindetect.synth.dataset import _with_garblable_terms
 
@@ -269,6 +268,7 @@ def test_no_term_fills_the_tortured_paragraphs_beyond_its_cap_in_any_split() -> 
     # The rare term's own paragraph is kept whatever the draw; the one that also holds the common term only
     # while that term is under its cap.
     assert rare in chosen and terms.count("data mining") in (1, 2)
+
 
 # --------------------------------------------------------------------------- machine translation
 
