@@ -175,8 +175,7 @@ class TrainedModel:
         try:
             parse_config(self.config.model_dump(mode="json"), directory / METADATA_FILE)
         except ConfigError as error:
-            problems = "; ".join(line.strip() for line in str(error).splitlines())
-            raise ModelError(f"refusing to save a model whose config would not load: {problems}") from None
+            raise ModelError(f"refusing to save a model whose config would not load: {_one_line(error)}") from None
         if self.fast is not None:
             self.fast._check_config_loads(directory / FAST_MODEL_DIR)
 
@@ -200,8 +199,7 @@ class TrainedModel:
             metadata = parse_metadata(raw)
             config = parse_config(metadata.config, metadata_path)
         except (ValueError, ConfigError) as error:
-            # A config error lists its keys one per line; a refused model says it in one.
-            raise ModelError(f"{metadata_path}: " + "; ".join(line.strip() for line in str(error).splitlines())) from None
+            raise ModelError(f"{metadata_path}: {_one_line(error)}") from None
         classifier = _load_classifier(directory / CLASSIFIER_FILE)
         fast, band = None, None
         if metadata.cascade is not None:
@@ -241,6 +239,11 @@ class TrainedModel:
             raise ModelError(f"{path}: the classifier cannot score: {type(error).__name__}: {error}") from None
         if probability.shape != (1, 2) or not np.all(np.isfinite(probability)) or not np.all((probability >= 0) & (probability <= 1)):
             raise ModelError(f"{path}: the classifier gives no valid probabilities (got {probability.tolist()})")
+
+
+def _one_line(error: Exception) -> str:
+    """A config error lists its keys one per line; a refused model, loaded or saved, says it in one."""
+    return "; ".join(line.strip() for line in str(error).splitlines())
 
 
 def _load_classifier(path: Path) -> Pipeline:

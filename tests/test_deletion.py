@@ -127,6 +127,6 @@ def test_the_cascade_fast_model_of_a_deletion_test_config_is_a_valid_config() ->
     config = load_config(ROOT / "configs" / "default.yaml")
     with_test = config.model_copy(update={"features": config.features.model_copy(update={"deletion_test": True})})
     fast = fast_model_config(with_test)
-    # model_copy does not validate: the saved fast model is validated only when it is loaded.
+    # model_copy does not validate: the fast config is checked only when the model is saved or loaded.
     reloaded = SpindetectConfig.model_validate(fast.model_dump())
     assert not reloaded.features.language_model and not reloaded.features.deletion_test
