@@ -41,6 +41,9 @@ class FeaturesConfig(_Section):
     # The language model also reads the words after each paragraph's worst-fitting words without them
     # (`features.deletion`): two more features, off in the shipped model (it was trained without them).
     deletion_test: bool = False
+    # The replaced-word probe on the language model's hidden states (`features.word_probe`): two more features,
+    # read in the same pass; its weights are packaged per language model (training/fit_word_probe.py).
+    word_probe: bool = False
 
     @model_validator(mode="after")
     def _at_least_one_family(self) -> FeaturesConfig:
@@ -52,6 +55,12 @@ class FeaturesConfig(_Section):
     def _deletion_test_needs_the_language_model(self) -> FeaturesConfig:
         if self.deletion_test and not self.language_model:
             raise ValueError("features.deletion_test needs features.language_model")
+        return self
+
+    @model_validator(mode="after")
+    def _word_probe_needs_the_language_model(self) -> FeaturesConfig:
+        if self.word_probe and not self.language_model:
+            raise ValueError("features.word_probe needs features.language_model")
         return self
 
 

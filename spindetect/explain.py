@@ -41,6 +41,8 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lm_word_quad_fit_min": "four words in a row out of place",
     "lm_deletion_fit_min": "a word out of place that the words after it read better without",
     "lm_deletion_fit_second_min": "a second word out of place that the words after it read better without",
+    "lm_word_probe_max": "a word the language model's reading of the text marks as put in by a spinner",
+    "lm_word_probe_top2_mean": "two words the language model's reading of the text marks as put in by a spinner",
     "lm_swap_evidence_max": "a word both models say replaced a better-fitting synonym",
     "lm_swap_evidence_second": "a second word both models say replaced a synonym",
     "lm_candidate_gain_max": "a word whose thesaurus neighbour the language model expects far more",

@@ -22,6 +22,7 @@ from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import MAX_CANDIDATES, SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.word_probe import WordProbe
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def build_extractor(
                 swap_test=swap_test,
                 span_odds=span_odds.language_model,
                 deletion_test=config.features.deletion_test,
+                word_probe=WordProbe.load(config.language_model.name) if config.features.word_probe else None,
             )
         )
     return FeatureExtractor(families)

@@ -38,6 +38,13 @@ from spindetect.features.swap_judge import (
     lm_candidate_gains,
     span_bits,
 )
+from spindetect.features.word_probe import (
+    WORD_PROBE_FEATURE_NAMES,
+    WordProbe,
+    scored_words,
+    word_logits,
+    word_probe_features,
+)
 from spindetect.segment import split_sentences
 
 _LN2 = math.log(2.0)
@@ -114,6 +121,9 @@ class TokenStatistics:
     truncated: bool  # the text was longer than the scorer's max_tokens
     # bits: -log2 p(token id | prefix) for each probe (token index, token id) asked for, in order.
     probe_surprisal: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (n, 2): each token's hidden state dotted with the word probe's `here` and `after` weights; (n, 0) without
+    # a probe.
+    word_probe_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 @dataclass(frozen=True)
@@ -312,7 +322,8 @@ class BatchCache:
 
 class LanguageModelScorer:
     """Scores texts with a causal language model; `score(texts)` gives one feature row per text: the
-    `LM_FEATURE_NAMES`, then with `deletion_test` the `deletion.DELETION_FEATURE_NAMES`."""
+    `LM_FEATURE_NAMES`, then with `deletion_test` the `deletion.DELETION_FEATURE_NAMES`, then with a `word_probe`
+    the `word_probe.WORD_PROBE_FEATURE_NAMES`."""
 
     def __init__(
         self,
@@ -324,6 +335,7 @@ class LanguageModelScorer:
         swap_test: SynonymSwapTest | None = None,
         span_odds: SpanOdds | None = None,
         deletion_test: bool = False,
+        word_probe: WordProbe | None = None,
     ) -> None:
         self.language_model = language_model
         self.word_log10_frequency = word_log10_frequency
@@ -336,7 +348,16 @@ class LanguageModelScorer:
         self.span_odds = span_odds or SpanOddsWeights.load().language_model
         # Whether the second pass also reads each text's worst-fitting words again without them (`deletion`).
         self.deletion_test = deletion_test
-        self.feature_names = LM_FEATURE_NAMES + (DELETION_FEATURE_NAMES if deletion_test else ())
+        # The replaced-word probe on the model's hidden states (`word_probe`), read in the same pass.
+        if word_probe is not None:
+            config = language_model.model.config
+            word_probe.check_fits(language_model.name, config.hidden_size, config.num_hidden_layers)
+        self.word_probe = word_probe
+        self.feature_names = (
+            LM_FEATURE_NAMES
+            + (DELETION_FEATURE_NAMES if deletion_test else ())
+            + (WORD_PROBE_FEATURE_NAMES if word_probe is not None else ())
+        )
         # Swap candidates recur across a corpus; each is tokenised once.
         self._candidate_tokens = CandidateTokens(lru_cache(maxsize=200_000)(self._single_token))
 
@@ -345,7 +366,8 @@ class LanguageModelScorer:
         swaps = f"swaps{self.swap_test.max_candidates}" if self.swap_test is not None else "noswaps"
         model = f"{self.language_model.name}-{self.max_tokens}-{self.language_model.precision}"
         deletion = "-deletion" if self.deletion_test else ""
-        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}{deletion}"
+        probe = f"-wordprobe{self.word_probe.fingerprint}" if self.word_probe is not None else ""
+        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}{deletion}{probe}"
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Feature matrix of shape (len(texts), len(self.feature_names))."""
@@ -362,10 +384,19 @@ class LanguageModelScorer:
             evidence = swap_evidence(swaps, scored.inside_fits, scored.next_fits)
             gains = np.array([gain for _, gain in filter(None, scored.suggestions)])
             row = paragraph_lm_features(stats, fits.fits, evidence, gains, scored.replaced, scored.rescored_gains)
-            rows.append(np.concatenate([row, deletion_features(scored.deletion_fits)]) if self.deletion_test else row)
+            if self.deletion_test:
+                row = np.concatenate([row, deletion_features(scored.deletion_fits)])
+            if self.word_probe is not None:
+                row = np.concatenate([row, word_probe_features(self._word_logits(text, stats))])
+            rows.append(row)
             swap_flags = evidence_flags(text, swaps, scored.replaced, scored.suggestions, evidence)
             flags.append([*unexpected_words(text, fits), *swap_flags])
         return (np.vstack(rows) if rows else np.zeros((0, len(self.feature_names)))), flags
+
+    def _word_logits(self, text: str, stats: TokenStatistics) -> np.ndarray:
+        """Each word's logit of replacement by the word probe (which the scorer has)."""
+        last_tokens = scored_words(text, stats.offsets)[:, 2]
+        return word_logits(last_tokens, stats.word_probe_scores, self.word_probe.intercept)
 
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Per text, the `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each span the swap test tried, in the order
@@ -496,9 +527,11 @@ class LanguageModelScorer:
         for batch in self._length_sorted_batches(encoded):
             batch_results, batch_cache = self._score_batch([encoded[i] for i in batch], [probes[i] for i in batch])
             batch_stats = []
-            for index, (surprisal, rank, entropy, probe_surprisal) in zip(batch, batch_results, strict=True):
+            for index, (surprisal, rank, entropy, probe_surprisal, probe_scores) in zip(batch, batch_results, strict=True):
                 offsets = np.array(with_offsets[index][1][: surprisal.size], dtype=np.int64).reshape(-1, 2)
-                batch_stats.append(TokenStatistics(surprisal, rank, entropy, offsets, truncated[index], probe_surprisal))
+                batch_stats.append(
+                    TokenStatistics(surprisal, rank, entropy, offsets, truncated[index], probe_surprisal, probe_scores)
+                )
             yield batch, batch_stats, batch_cache
             if progress is not None:
                 progress(len(batch))
@@ -527,7 +560,9 @@ class LanguageModelScorer:
     @torch.inference_mode()
     def _score_batch(
         self, batch: list[list[int]], probes: list[tuple[np.ndarray, np.ndarray]]
-    ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], BatchCache]:
+    ) -> tuple[list[tuple[np.ndarray, ...]], BatchCache]:
+        """Per text of the batch: its tokens' surprisal, rank and entropy, its probes' surprisal and its tokens'
+        word probe scores (`TokenStatistics`); and the batch's cache."""
         model = self.language_model.model
         host_input_ids, attention_mask = self.padded_batch(batch)
         input_ids, attention_mask = host_input_ids.to(self.language_model.device), attention_mask.to(self.language_model.device)
@@ -535,23 +570,37 @@ class LanguageModelScorer:
         # can be read after any prefix. Passed by position: transformers has named this argument
         # `past_key_values` and, since 5.2x, `cache`.
         cache = DynamicCache()
-        hidden = model.get_decoder()(input_ids, attention_mask, None, cache, use_cache=True).last_hidden_state
+        with_probe = self.word_probe is not None
+        outputs = model.get_decoder()(input_ids, attention_mask, None, cache, use_cache=True, output_hidden_states=with_probe)
+        hidden = outputs.last_hidden_state
         # Position t predicts token t + 1; keep only positions whose next token is real.
         predicts_real_token = attention_mask[:, 1:].bool()
         states = hidden[:, :-1][predicts_real_token]
         targets = input_ids[:, 1:][predicts_real_token]
         lengths = [len(ids) - 1 for ids in batch]
         bounds = np.cumsum([0, *lengths])
+        token_probe_scores = (
+            self._word_probe_scores(outputs.hidden_states[self.word_probe.layer][:, 1:][predicts_real_token])
+            if with_probe
+            else np.zeros((int(bounds[-1]), 0))
+        )
         # A text's token i is predicted by row bounds[text] + i of `states`.
         probe_rows = np.concatenate([bounds[k] + np.asarray(tokens, dtype=np.int64) for k, (tokens, _) in enumerate(probes)])
         probe_ids = np.concatenate([np.asarray(token_ids, dtype=np.int64) for _, token_ids in probes])
         surprisal, rank, entropy, probe_surprisal = self._token_statistics(states, targets, probe_rows, probe_ids)
         probe_bounds = np.cumsum([0, *(len(tokens) for tokens, _ in probes)])
         results = [
-            (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d])
+            (surprisal[a:b], rank[a:b], entropy[a:b], probe_surprisal[c:d], token_probe_scores[a:b])
             for a, b, c, d in zip(bounds[:-1], bounds[1:], probe_bounds[:-1], probe_bounds[1:], strict=True)
         ]
         return results, BatchCache(host_input_ids, cache)
+
+    def _word_probe_scores(self, states: torch.Tensor) -> np.ndarray:
+        """(tokens, 2): each text token's state (one row of `states`) dotted with the word probe's `here` and
+        `after` weights, in float32 whatever the model's precision."""
+        probe = self.word_probe
+        weights = torch.from_numpy(np.column_stack([probe.here, probe.after])).to(states.device)
+        return (states.float() @ weights).cpu().double().numpy()
 
     @torch.inference_mode()
     def _continuation_surprisal(self, batch: BatchCache, requests: Sequence[tuple[int, Continuation]]) -> list[np.ndarray]:
