@@ -124,6 +124,8 @@ class Detector:
     def __init__(self, model: TrainedModel, extractor: FeatureExtractor, reference: NGramReference, runtime: RuntimeConfig) -> None:
         if extractor.feature_names != model.feature_names:
             raise ModelError(_feature_mismatch(model.feature_names, extractor.feature_names))
+        if model.feature_definitions is not None and model.feature_definitions != extractor.definitions:
+            raise ModelError(_definition_mismatch(model.feature_definitions, extractor.definitions))
         self._parts: _Parts | None = _Parts(model, extractor, reference, runtime)
         self._source: DetectorSource | None = None  # None: built from parts, which cannot be sent elsewhere
         self._loading = threading.Lock()
@@ -354,6 +356,19 @@ class Detector:
         score = float(np.average([p.score for p in counted], weights=weights))
         label = "spun" if score >= threshold else "clean"
         return DocumentResult(score, label, threshold, paragraphs, tuple(warnings))
+
+
+def _definition_mismatch(trained: tuple[str, ...], produced: tuple[str, ...]) -> str:
+    """Why a model cannot use features of the same names: their code version or packaged weights differ."""
+    if len(trained) == len(produced):
+        differences = [f"{old} -> {new}" for old, new in zip(trained, produced, strict=True) if old != new]
+    else:
+        differences = [f"{', '.join(trained)} -> {', '.join(produced)}"]
+    return (
+        f"the model was trained on features that this spindetect computes differently ({'; '.join(differences)}: "
+        "another feature version or refitted packaged weights such as span_odds.json or word_probe_*.json): retrain it "
+        "with this version (spindetect train), or score with the version and weights that trained it"
+    )
 
 
 def _feature_mismatch(trained: tuple[str, ...], produced: tuple[str, ...]) -> str:

@@ -124,6 +124,9 @@ class TrainedModel:
     # threshold for a false-positive budget is read from (`threshold_for_fpr`).
     clean_scores: np.ndarray | None = None
     cascade_clean_scores: np.ndarray | None = None
+    # What each feature family's features depended on when the model was trained (`FeatureFamily.definition`):
+    # a detector refuses to score with others. None in models trained before it was recorded.
+    feature_definitions: tuple[str, ...] | None = None
 
     def threshold_for_fpr(self, max_fpr: float, cascade: bool = False) -> float:
         """The lowest threshold at which at most `max_fpr` of the known-clean paragraphs score as spun."""
@@ -157,6 +160,8 @@ class TrainedModel:
             "reference": self.reference.to_json(),
             "metrics": self.metrics,
         }
+        if self.feature_definitions is not None:
+            metadata["feature_definitions"] = list(self.feature_definitions)
         calibration = {
             name: np.round(np.sort(scores), 6).tolist()
             for name, scores in (("clean_scores", self.clean_scores), ("cascade_clean_scores", self.cascade_clean_scores))
@@ -221,6 +226,7 @@ class TrainedModel:
             cascade_clean_scores=(
                 None if calibration.cascade_clean_scores is None else np.asarray(calibration.cascade_clean_scores, dtype=np.float64)
             ),
+            feature_definitions=None if metadata.feature_definitions is None else tuple(metadata.feature_definitions),
         )
         model._check_classifier(directory / CLASSIFIER_FILE)
         return model

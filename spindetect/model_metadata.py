@@ -52,6 +52,7 @@ class ModelMetadata(_Strict):
     metrics: dict = {}
     calibration: CalibrationScores | None = None
     cascade: BandValues | None = None
+    feature_definitions: list[str] | None = None
 
     @field_validator("feature_names")
     @classmethod

@@ -169,6 +169,7 @@ def train_model(
         reference=FeatureReference.fit(features[train], labels[train]),
         metrics=metrics,
         clean_scores=valid_scores[labels[valid] == 0],
+        feature_definitions=extractor.definitions,
     )
     short_lines = splits == SHORT_LINES_SPLIT
     if short_lines.any():

@@ -146,3 +146,22 @@ def test_a_model_trained_on_other_features_is_refused_naming_the_difference(dete
     assert "retrain it with this version" in message and names[0] not in message
     with pytest.raises(ModelError, match="the same features in another order"):
         Detector(replace(model, feature_names=names[::-1]), detector.extractor, detector.reference, detector.runtime)
+
+
+def test_a_model_whose_features_were_computed_with_other_weights_is_refused(detector, tiny_model_dir) -> None:
+    from dataclasses import replace
+
+    from spindetect.model import TrainedModel
+
+    model = detector.model
+    # Training records what each family's features depended on, and saving and loading keep it.
+    assert model.feature_definitions == detector.extractor.definitions
+    assert TrainedModel.load(tiny_model_dir).feature_definitions == model.feature_definitions
+    # The same feature names from a refitted span model (another fingerprint in the lexical family's definition).
+    lexical = next(index for index, definition in enumerate(model.feature_definitions) if definition.startswith("lexical-"))
+    refitted = list(model.feature_definitions)
+    refitted[lexical] = "lexical-v1-oddsrefitted"
+    with pytest.raises(ModelError, match="lexical-v1-oddsrefitted -> lexical-.*refitted packaged weights"):
+        Detector(replace(model, feature_definitions=tuple(refitted)), detector.extractor, detector.reference, detector.runtime)
+    # A model saved before definitions were recorded is scored as before.
+    Detector(replace(model, feature_definitions=None), detector.extractor, detector.reference, detector.runtime)

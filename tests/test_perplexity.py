@@ -120,6 +120,8 @@ def test_bfloat16_scores_close_to_float32_and_is_cached_apart(reference, monkeyp
     assert halved_bits.dtype == np.float64 and np.isfinite(halved_bits).all()
     assert np.abs(halved_bits - exact_bits).mean() < 0.05
     assert halved.cache_key != exact.cache_key
+    # A model trained in one precision may score in the other: the features' definition leaves precision out.
+    assert halved.definition == exact.definition
 
 
 def test_bfloat16_on_a_cpu_without_it_runs_in_float32_and_says_so(reference, monkeypatch, caplog) -> None:

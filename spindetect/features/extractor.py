@@ -35,6 +35,12 @@ class FeatureFamily(Protocol):
     @property
     def cache_key(self) -> str: ...
 
+    # What the family's features depend on besides the precision the language model runs in: the version of its
+    # code and the fingerprints of the packaged weights it reads. A model records them and refuses to score with
+    # others (a refitted weight file would otherwise change its features without a word).
+    @property
+    def definition(self) -> str: ...
+
     def score(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
 
 
@@ -58,6 +64,10 @@ class FeatureExtractor:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return tuple(name for family in self.families for name in family.feature_names)
+
+    @property
+    def definitions(self) -> tuple[str, ...]:
+        return tuple(family.definition for family in self.families)
 
     def family(self, kind: type) -> FeatureFamily | None:
         return next((family for family in self.families if isinstance(family, kind)), None)

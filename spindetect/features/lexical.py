@@ -127,6 +127,10 @@ class LexicalScorer:
     def cache_key(self) -> str:
         return f"lexical-v{LEXICAL_FEATURE_VERSION}-odds{self.span_odds.fingerprint}"
 
+    @property
+    def definition(self) -> str:
+        return self.cache_key
+
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         return self.score_and_flag(texts, progress)[0]
 

@@ -188,6 +188,10 @@ class NGramScorer:
     def cache_key(self) -> str:
         return f"ngram-v{NGRAM_FEATURE_VERSION}"
 
+    @property
+    def definition(self) -> str:
+        return self.cache_key
+
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         rows = [paragraph_ngram_features(word_statistics(text, self.reference)) for text in texts]
         if progress is not None:

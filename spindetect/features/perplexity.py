@@ -363,8 +363,16 @@ class LanguageModelScorer:
 
     @property
     def cache_key(self) -> str:
+        return self._key(f"-{self.language_model.precision}")
+
+    @property
+    def definition(self) -> str:
+        """The cache key without the precision: a bfloat16 model may run in float32 on a CPU without it."""
+        return self._key("")
+
+    def _key(self, precision: str) -> str:
         swaps = f"swaps{self.swap_test.max_candidates}" if self.swap_test is not None else "noswaps"
-        model = f"{self.language_model.name}-{self.max_tokens}-{self.language_model.precision}"
+        model = f"{self.language_model.name}-{self.max_tokens}{precision}"
         deletion = "-deletion" if self.deletion_test else ""
         probe = f"-wordprobe{self.word_probe.fingerprint}" if self.word_probe is not None else ""
         return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}{deletion}{probe}"
