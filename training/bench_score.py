@@ -15,7 +15,8 @@ All sides score the same paragraphs (from segmenting FILE) with the same model i
 - "spindetect": `LanguageModelScorer.score` as the pipeline builds it: length-sorted batches, chunked logits,
   full token statistics, the swap evidence (its thesaurus candidates cached by an untimed run that records
   the second pass's continuations, as the lexical family has cached them by the time the language model
-  runs) and the second pass.
+  runs), the second pass and, unless `--no-word-probe`, the replaced-word probe on the hidden states (as the
+  default config).
 All but "bare" run the model in `--precision` (bfloat16 by default, as `configs/default.yaml`; float32 on a
 CPU without native bfloat16, as scoring does there: the first line says which).
 Reports tokens/s (of the paragraphs) for each and three ratios: spindetect against the per-paragraph loop (its
@@ -44,6 +45,7 @@ from spindetect.features.resources import NGramReference
 from spindetect.features.swap import SynonymSwapTest
 from spindetect.features.swap_judge import JUDGED_CANDIDATES
 from spindetect.features.thesaurus import MobyThesaurus
+from spindetect.features.word_probe import WordProbe
 from spindetect.segment import segment
 
 
@@ -92,6 +94,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="bfloat16")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--word-probe", action=argparse.BooleanOptionalAction, default=True, help="as the default config")
     args = parser.parse_args()
 
     paragraphs = [p.text for file in args.files for p in segment(file.read_text(encoding="utf-8"))]
@@ -107,6 +110,7 @@ def main() -> None:
         batch_tokens=runtime.batch_tokens,
         logits_chunk_rows=runtime.logits_chunk_rows,
         swap_test=SynonymSwapTest(reference, MobyThesaurus.load(), max_candidates=JUDGED_CANDIDATES),
+        word_probe=WordProbe.load(args.model) if args.word_probe else None,
     )
     tokens = sum(len(ids) + 1 for ids in language_model.encoder.encode(paragraphs))
     scorer.score(paragraphs[:2])  # warm-up: first calls allocate

@@ -41,7 +41,12 @@ from spindetect.features.language_model import CausalLanguageModel, load_languag
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.word_probe import WordProbe, scored_words, word_probe_file
-from spindetect.synth.dataset import CorpusLocations, Example, build_synthetic_dataset, load_sources
+from spindetect.synth.dataset import (
+    CorpusLocations,
+    Example,
+    build_synthetic_dataset,
+    load_sources,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPUN_STYLES = ("thesaurus_spin", "wordnet_spin", "phrase_spin")
