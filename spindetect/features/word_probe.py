@@ -8,8 +8,8 @@ found by diffing synthetic spins of training paragraphs against their clean twin
 A paragraph's features are its words' highest logit and the mean of its two highest.
 
 Measured before it was built (`training/README.md`, "A replaced-word probe on the language model's hidden
-states"): alone, the highest word logit told tortured paragraphs from clean ones at ROC-AUC 0.857 against 0.825
-for the best word-fit feature, though no tortured paragraph was among its training words.
+states"): alone, the highest word logit told tortured paragraphs from clean ones at ROC-AUC 0.857, against 0.786
+for the lowest word fit and 0.825 for the deletion test, though no tortured paragraph was among its training words.
 
 The weights are fitted for one language model (its hidden size and layers): they ship as package data named
 after it, and a model they do not fit is refused rather than scored with them.
