@@ -52,15 +52,10 @@ class FeaturesConfig(_Section):
         return self
 
     @model_validator(mode="after")
-    def _deletion_test_needs_the_language_model(self) -> FeaturesConfig:
-        if self.deletion_test and not self.language_model:
-            raise ValueError("features.deletion_test needs features.language_model")
-        return self
-
-    @model_validator(mode="after")
-    def _word_probe_needs_the_language_model(self) -> FeaturesConfig:
-        if self.word_probe and not self.language_model:
-            raise ValueError("features.word_probe needs features.language_model")
+    def _language_model_options_need_it(self) -> FeaturesConfig:
+        for option, enabled in (("deletion_test", self.deletion_test), ("word_probe", self.word_probe)):
+            if enabled and not self.language_model:
+                raise ValueError(f"features.{option} needs features.language_model")
         return self
 
 
