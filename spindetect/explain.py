@@ -73,6 +73,7 @@ SPAN_DESCRIPTIONS: dict[str, str] = {
     "synonym_swap": "a thesaurus neighbour fits their place far better, or their n-gram signs make a replacement likely",
     "unexpected_word": "the language model finds this word far less likely here than it usually is",
     "swap_evidence": "the trigram model and the language model together make it likely these words replaced a thesaurus neighbour (the suggestion)",
+    "replaced_word": "the language model's reading of the text marks this word as one a spinner put in",
     "tortured_phrase": "a known tortured phrase from the Problematic Paper Screener's list",
     "determiner_before_verb": "a determiner before a word that can only be a verb",
     "repeated_word": "a repeated word English does not repeat that way",

@@ -164,6 +164,17 @@ def test_merge_lends_the_strongest_overlapping_hint_and_drops_hints() -> None:
     assert merged == [FlaggedSpan(10, 15, "prior", "unexpected_word", 0.6, "past")]
 
 
+def test_a_flag_without_a_suggestion_takes_one_from_a_flag_over_the_same_words_only() -> None:
+    strong = FlaggedSpan(10, 15, "prior", "replaced_word", 0.95)
+    telling = FlaggedSpan(10, 15, "prior", "swap_evidence", 0.7, "past")
+    wider = FlaggedSpan(4, 15, "year prior", "synonym_swap", 0.6, "last year")
+    other = FlaggedSpan(30, 34, "vast", "replaced_word", 0.9)
+    assert merge_flags([strong, telling, wider, other]) == [
+        FlaggedSpan(10, 15, "prior", "replaced_word", 0.95, "past"),
+        other,
+    ]
+
+
 def test_strongest_of_overlapping_spans_is_kept_in_text_order() -> None:
     a = FlaggedSpan(0, 7, "the ran", "determiner_before_verb", 0.5)
     b = FlaggedSpan(4, 7, "ran", "unexpected_word", 0.9)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 
@@ -8,10 +9,14 @@ import torch
 from spindetect.config import ConfigError, load_config
 from spindetect.features.extractor import build_extractor
 from spindetect.features.perplexity import LM_FEATURE_NAMES, LanguageModelScorer
+from spindetect.features.spans import CONCLUSIVE_STRENGTH, FlaggedSpan, shown_flags
 from spindetect.features.word_probe import (
+    STRONGEST_FLAG,
     WORD_PROBE_FEATURE_NAMES,
+    FlagLevels,
     WordProbe,
     scored_words,
+    word_flags,
     word_logits,
     word_probe_features,
 )
@@ -48,6 +53,55 @@ def test_a_paragraph_s_features_are_its_highest_word_logit_and_the_mean_of_its_t
     np.testing.assert_allclose(word_probe_features(np.array([0.5, 3.0, -2.0, 1.0])), [3.0, 2.0])
     np.testing.assert_allclose(word_probe_features(np.array([-1.5])), [-1.5, -1.5])
     np.testing.assert_allclose(word_probe_features(np.zeros(0)), [0.0, 0.0])
+
+
+def test_words_at_the_flag_level_are_flagged_with_a_strength_that_rises_to_the_strong_level_and_stays_tentative() -> None:
+    text = "took enlighten of enterprise"
+    words = scored_words(text, np.array([(0, 4), (4, 14), (14, 17), (17, 28)]))
+    levels = FlagLevels(flag=2.0, strong=4.0)
+    flags = word_flags(text, words, np.array([1.9, 2.0, 3.0, 9.0]), levels)
+    assert flags == [
+        FlaggedSpan(5, 14, "enlighten", "replaced_word", 0.5),
+        FlaggedSpan(15, 17, "of", "replaced_word", pytest.approx((0.5 + STRONGEST_FLAG) / 2)),
+        FlaggedSpan(18, 28, "enterprise", "replaced_word", STRONGEST_FLAG),
+    ]
+    # Never conclusive alone: under a paragraph judged clean the probe's flags are not shown.
+    assert STRONGEST_FLAG < CONCLUSIVE_STRENGTH and shown_flags(flags, judged_spun=False) == []
+    with pytest.raises(ValueError, match="'strong' .* must exceed 'flag'"):
+        FlagLevels(flag=2.0, strong=2.0)
+    # The punctuation around a word is not flagged with it, and punctuation alone not at all.
+    text = "its (coming.) — end"
+    words = scored_words(text, np.array([(0, 3), (3, 13), (13, 15), (15, 19)]))
+    assert [span.text for span in word_flags(text, words, np.full(4, 9.0), levels)] == ["its", "coming", "end"]
+
+
+def test_the_scorer_flags_the_words_the_probe_marks_and_none_without_flag_levels(tiny_language_model, reference) -> None:
+    probe = random_probe(tiny_language_model.model.config.hidden_size, layer=1)
+    unflagged = LanguageModelScorer(tiny_language_model, reference.unigram, word_probe=probe)
+    features, flags = unflagged.score_and_flag([TEXT])
+    assert not [span for span in flags[0] if span.reason == "replaced_word"]
+    # Levels set between the text's word logits: exactly the words above the lower level are flagged.
+    ids = torch.tensor([[tiny_language_model.encoder.bos_id, *tiny_language_model.encoder.encode([TEXT])[0]]])
+    with torch.inference_mode():
+        states = tiny_language_model.model(ids, output_hidden_states=True).hidden_states[1][0].double().numpy()
+    words = list(re.finditer(r"\S+", TEXT))
+    logits = [
+        states[w.end()] @ probe.here + (states[w.end() + 1] @ probe.after if w.end() < len(TEXT) else 0.0) + probe.intercept
+        for w in words
+    ]
+    # Halfway between two neighbouring logits, so the float32 scorer and this float64 reading agree on each side.
+    middle = len(logits) // 2
+    cut = float(np.mean(sorted(logits)[middle - 1 : middle + 1]))
+    levels = FlagLevels(flag=cut, strong=max(logits) + 1.0)
+    flagging = LanguageModelScorer(
+        tiny_language_model, reference.unigram, word_probe=dataclasses.replace(probe, flag_levels=levels)
+    )
+    again, flags = flagging.score_and_flag([TEXT])
+    np.testing.assert_array_equal(again, features)
+    flagged = [span.text for span in flags[0] if span.reason == "replaced_word"]
+    assert flagged == [w.group() for w, logit in zip(words, logits, strict=True) if logit > cut]
+    assert 0 < len(flagged) < len(words)
+    assert all(0.5 <= span.strength < STRONGEST_FLAG for span in flags[0] if span.reason == "replaced_word")
 
 
 def test_the_probe_features_are_the_model_s_states_dotted_with_the_weights_whatever_the_batch(tiny_language_model, reference) -> None:
@@ -93,8 +147,12 @@ def test_weights_for_another_model_are_refused_rather_than_read(tiny_language_mo
 def test_weights_round_trip_through_json_and_a_model_without_packaged_weights_is_named(tmp_path) -> None:
     probe = random_probe(8, 2)
     again = WordProbe.from_json(json.loads(json.dumps(probe.to_json())))
-    assert again.fingerprint == probe.fingerprint and again.layer == 2
+    assert again.fingerprint == probe.fingerprint and again.layer == 2 and again.flag_levels is None
     np.testing.assert_array_equal(again.after, probe.after)
+    # Flag levels travel with the weights but leave the fingerprint (the features' cache key) alone.
+    flagging = dataclasses.replace(probe, flag_levels=FlagLevels(1.5, 3.0))
+    again = WordProbe.from_json(json.loads(json.dumps(flagging.to_json())))
+    assert again.flag_levels == FlagLevels(1.5, 3.0) and again.fingerprint == probe.fingerprint
     with pytest.raises(ValueError, match="no weights for language model 'tiny-random'.*fit_word_probe"):
         WordProbe.load("tiny-random")
 
@@ -105,6 +163,7 @@ def test_the_packaged_weights_fit_the_default_language_model() -> None:
     # SmolLM2-135M: 30 layers of 576 dimensions.
     probe.check_fits(config.language_model.name, 576, 30)
     assert np.isfinite(probe.here).all() and np.isfinite(probe.after).all() and np.abs(probe.here).max() > 0
+    assert probe.flag_levels is not None, "set the flag levels: training/fit_word_probe.py --flags-only"
 
 
 def test_a_config_with_the_probe_needs_the_language_model_and_its_fast_model_goes_without(tmp_path, reference) -> None:

@@ -14,8 +14,9 @@ and once as the expected phrase, and each finder runs on every sentence. Per fin
 Finders: (a) the detection part of the lexicon, a sanity line (the split keeps variants of listed phrases
 out of the held-out part, so it should catch none); (b) the synonym-swap test,
 `spindetect.features.swap.SynonymSwapTest`, as the lexical family runs it; (c) with `--language-model`, the
-language model's judge of the swap test (its `swap_evidence` flags, as `configs/default.yaml` sets it up),
-which scores the sentences in batches. Prints a Markdown table on stdout; `--json PATH` also writes the numbers.
+language model's judge of the swap test (its `swap_evidence` flags, as `configs/default.yaml` sets it up)
+and (d) its word probe (`replaced_word` flags), from one scoring of the sentences in batches (the timing of
+(d) is that scoring's, counted in (c)), and (e) either of (c) and (d). Prints a Markdown table on stdout; `--json PATH` also writes the numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ from spindetect.features.perplexity import LanguageModelScorer
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan
 from spindetect.features.swap import SynonymSwapTest
-from spindetect.features.tortured import TorturedPhraseLexicon, clean_suggestion, split_lexicon
+from spindetect.features.tortured import (
+    TorturedPhraseLexicon,
+    clean_suggestion,
+    split_lexicon,
+)
 from spindetect.words import STOPWORDS
 
 HELD_OUT_FRACTION = 0.2
@@ -125,17 +130,27 @@ def one_at_a_time(find: Callable[[str], list[FlaggedSpan]]) -> Finder:
     return lambda texts: [find(text) for text in texts]
 
 
-def language_model_judge() -> Finder:
-    """The `swap_evidence` flags of the language-model family, built as the default config builds it."""
+def language_model_finders() -> list[tuple[str, Finder]]:
+    """The language-model family's `swap_evidence` flags (its judge of the swap test) and `replaced_word` flags
+    (its word probe), built as the default config builds it; each sentence is scored once for both."""
     config = load_config(DEFAULT_CONFIG)
     scorer = build_extractor(config, NGramReference.load()).family(LanguageModelScorer)
     assert scorer is not None, f"{DEFAULT_CONFIG} enables the language model"
+    flags_by_text: dict[str, list[FlaggedSpan]] = {}
 
-    def find(texts: list[str]) -> list[list[FlaggedSpan]]:
-        flags = scorer.score_and_flag(texts)[1]
-        return [[span for span in text_flags if span.reason == "swap_evidence"] for text_flags in flags]
+    def finder(*reasons: str) -> Finder:
+        def find(texts: list[str]) -> list[list[FlaggedSpan]]:
+            unscored = [text for text in dict.fromkeys(texts) if text not in flags_by_text]
+            flags_by_text.update(zip(unscored, scorer.score_and_flag(unscored)[1], strict=True))
+            return [[span for span in flags_by_text[text] if span.reason in reasons] for text in texts]
 
-    return find
+        return find
+
+    return [
+        ("language model's judge (swap_evidence)", finder("swap_evidence")),
+        ("language model's word probe (replaced_word)", finder("replaced_word")),
+        ("either of the two", finder("swap_evidence", "replaced_word")),
+    ]
 
 
 def markdown_table(scores: list[FinderScores]) -> str:
@@ -169,7 +184,7 @@ def main() -> None:
         ("synonym-swap test", one_at_a_time(SynonymSwapTest.load().find)),
     ]
     if args.language_model:
-        finders.append(("language model's judge (swap_evidence)", language_model_judge()))
+        finders += language_model_finders()
     scores = [evaluate(name, find, pairs) for name, find in finders]
 
     print(

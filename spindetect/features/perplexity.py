@@ -42,6 +42,7 @@ from spindetect.features.word_probe import (
     WORD_PROBE_FEATURE_NAMES,
     WordProbe,
     scored_words,
+    word_flags,
     word_logits,
     word_probe_features,
 )
@@ -384,8 +385,9 @@ class LanguageModelScorer:
     def score_and_flag(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> tuple[np.ndarray, list[list[FlaggedSpan]]]:
-        """The feature matrix, and for each text the words the model found unexpected and the spans whose swap
-        evidence is strong (with the candidate both references prefer as the suggestion)."""
+        """The feature matrix, and for each text the words the model found unexpected, the spans whose swap
+        evidence is strong (with the candidate both references prefer as the suggestion) and, with a word probe
+        that has flag levels, the words it marks as replaced."""
         rows, flags = [], []
         for scored in self._scored(texts, progress):
             text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
@@ -394,17 +396,17 @@ class LanguageModelScorer:
             row = paragraph_lm_features(stats, fits.fits, evidence, gains, scored.replaced, scored.rescored_gains)
             if self.deletion_test:
                 row = np.concatenate([row, deletion_features(scored.deletion_fits)])
+            probe_flags = []
             if self.word_probe is not None:
-                row = np.concatenate([row, word_probe_features(self._word_logits(text, stats))])
+                words = scored_words(text, stats.offsets)
+                logits = word_logits(words[:, 2], stats.word_probe_scores, self.word_probe.intercept)
+                row = np.concatenate([row, word_probe_features(logits)])
+                if self.word_probe.flag_levels is not None:
+                    probe_flags = word_flags(text, words, logits, self.word_probe.flag_levels)
             rows.append(row)
             swap_flags = evidence_flags(text, swaps, scored.replaced, scored.suggestions, evidence)
-            flags.append([*unexpected_words(text, fits), *swap_flags])
+            flags.append([*unexpected_words(text, fits), *swap_flags, *probe_flags])
         return (np.vstack(rows) if rows else np.zeros((0, len(self.feature_names)))), flags
-
-    def _word_logits(self, text: str, stats: TokenStatistics) -> np.ndarray:
-        """Each word's logit of replacement by the word probe (which the scorer has)."""
-        last_tokens = scored_words(text, stats.offsets)[:, 2]
-        return word_logits(last_tokens, stats.word_probe_scores, self.word_probe.intercept)
 
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Per text, the `span_odds.LANGUAGE_MODEL_SPAN_INPUTS` of each span the swap test tried, in the order

@@ -56,15 +56,18 @@ def strongest_first(spans: list[FlaggedSpan]) -> list[FlaggedSpan]:
 
 def merge_flags(spans: list[FlaggedSpan]) -> list[FlaggedSpan]:
     """Flags from all signals of one text, ready to show: hints lend their suggestion to overlapping flags
-    that have none (the strongest hint first) and are then dropped; overlapping flags are resolved as in
-    `strongest_first`."""
+    that have none (the strongest hint first) and are then dropped; a flag still without one takes the
+    suggestion of a flag over the same characters, so a stronger signal that cannot tell what the words replaced
+    does not hide one that can; overlapping flags are then resolved as in `strongest_first`."""
     hints = sorted((s for s in spans if s.reason == SUGGESTION_HINT), key=lambda s: -s.strength)
+    suggested = sorted((s for s in spans if s.reason != SUGGESTION_HINT and s.suggestion), key=lambda s: -s.strength)
     flags = []
     for span in spans:
         if span.reason == SUGGESTION_HINT:
             continue
         if span.suggestion is None:
             hint = next((h for h in hints if h.overlaps(span)), None)
+            hint = hint or next((s for s in suggested if (s.start, s.end) == (span.start, span.end)), None)
             if hint is not None:
                 span = replace(span, suggestion=hint.suggestion)
         flags.append(span)
