@@ -58,11 +58,19 @@ def print_document(console: Console, name: str, text: str, result: DocumentResul
                 described = " · ".join(f"{escape(flag.description)} [dim]+{flag.strength:.1f}σ[/]" for flag in signals)
                 console.print(f"            [dim]▸[/] {described}", highlight=False)
             if paragraph.spans:
-                shown = "  ".join(_span_in_context(text, paragraph.start, span) for span in paragraph.spans[:MAX_SHOWN_SPANS])
+                strongest = strongest_spans(paragraph.spans, MAX_SHOWN_SPANS)
+                shown = "  ".join(_span_in_context(text, paragraph.start, span) for span in strongest)
                 more = len(paragraph.spans) - MAX_SHOWN_SPANS
                 tail = f"  [dim](+{more} more)[/]" if more > 0 else ""
                 console.print(f"            [dim]▸[/] {shown}{tail}", highlight=False)
     console.print()
+
+
+def strongest_spans(spans: tuple[FlaggedSpan, ...], limit: int) -> list[FlaggedSpan]:
+    """The `limit` strongest spans (the earlier of equals), in text order: when a paragraph has more flags than
+    fit on a line, the line shows those the verdict rests on most."""
+    chosen = sorted(range(len(spans)), key=lambda index: (-spans[index].strength, index))[:limit]
+    return [spans[index] for index in sorted(chosen)]
 
 
 def _span_in_context(text: str, paragraph_start: int, span: FlaggedSpan) -> str:
