@@ -127,11 +127,14 @@ def read_words(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every scored word of `texts`: its two state vectors, whether it was replaced, and the index of its text."""
     vectors, labels, owners = [], [], []
+    started = time.monotonic()
     for index, (text, replaced) in enumerate(texts):
         words, text_vectors = word_vectors(language_model, text, layer, max_tokens)
         vectors.append(text_vectors)
         labels += [(int(start), int(end)) in replaced for start, end, _ in words]
         owners += [index] * len(words)
+        if (index + 1) % 100 == 0 or index + 1 == len(texts):
+            print(f"  read {index + 1} of {len(texts)} texts in {time.monotonic() - started:.0f} s", flush=True)
     return np.vstack(vectors), np.array(labels, dtype=bool), np.array(owners)
 
 
