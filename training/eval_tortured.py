@@ -16,7 +16,8 @@ out of the held-out part, so it should catch none); (b) the synonym-swap test,
 `spindetect.features.swap.SynonymSwapTest`, as the lexical family runs it; (c) with `--language-model`, the
 language model's judge of the swap test (its `swap_evidence` flags, as `configs/default.yaml` sets it up)
 and (d) its word probe (`replaced_word` flags), from one scoring of the sentences in batches (the timing of
-(d) is that scoring's, counted in (c)), and (e) either of (c) and (d). Prints a Markdown table on stdout; `--json PATH` also writes the numbers.
+(d) is that scoring's, counted in (c)), and (e) either of (c) and (d). Prints a Markdown table on stdout;
+`--json PATH` also writes the numbers.
 """
 
 from __future__ import annotations

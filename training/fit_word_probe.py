@@ -170,11 +170,15 @@ def fit(vectors: np.ndarray, labels: np.ndarray, regularisation: float) -> tuple
 
 
 def fitted_probe(
-    language_model: CausalLanguageModel, texts: list[tuple[str, set[tuple[int, int]]]], args: argparse.Namespace, seed: int
+    language_model: CausalLanguageModel,
+    texts: list[tuple[str, set[tuple[int, int]]]],
+    args: argparse.Namespace,
+    seed: int,
+    max_tokens: int,
 ) -> tuple[WordProbe, dict]:
-    """Weights fitted on `texts`, and their record: what they were fitted on and their held-out scores."""
-    name = language_model.name
-    vectors, labels, owners = read_words(language_model, texts, args.layer, args.max_tokens)
+    """Weights fitted on `texts` as the command line `args` ask, and their record: what they were fitted on and
+    their held-out scores."""
+    vectors, labels, owners = read_words(language_model, texts, args.layer, max_tokens)
     held_out_texts = np.random.default_rng(seed).permutation(len(texts))[: int(HELD_OUT_SHARE * len(texts))]
     held_out = np.isin(owners, held_out_texts)
 
@@ -190,7 +194,8 @@ def fitted_probe(
 
     weights, intercept = fit(vectors, labels, args.regularisation)
     hidden = language_model.model.config.hidden_size
-    probe = WordProbe(name, args.layer, weights[:hidden].astype(np.float32), weights[hidden:].astype(np.float32), intercept)
+    here, after = weights[:hidden].astype(np.float32), weights[hidden:].astype(np.float32)
+    probe = WordProbe(language_model.name, args.layer, here, after, intercept)
     record = {
         "fitted_by": f"training/fit_word_probe.py {args.config} --per-style {args.per_style} --clean {args.clean} "
         f"--layer {args.layer} --regularisation {args.regularisation}",
@@ -220,7 +225,6 @@ def main() -> None:
     started = time.monotonic()
     config = load_config(args.config)
     lm = config.language_model
-    args.max_tokens = lm.max_tokens
     output = args.output or ROOT / "spindetect" / "data" / word_probe_file(lm.name)
     cache_dir = default_cache_dir()
     reference = NGramReference.load()
@@ -234,7 +238,7 @@ def main() -> None:
     else:
         texts = labelled_texts(examples, "train", args.per_style, args.clean, config.seed)
         print(f"{len(texts)} texts: reading layer {args.layer} of {lm.name}", flush=True)
-        probe, record = fitted_probe(language_model, texts, args, config.seed)
+        probe, record = fitted_probe(language_model, texts, args, config.seed, lm.max_tokens)
         record |= {"config": config.name, "seed": config.seed}
 
     flag_texts = labelled_texts(examples, "valid", 60, args.flag_texts, config.seed)
