@@ -34,6 +34,19 @@ def random_probe(hidden_size: int, layer: int, seed: int = 0) -> WordProbe:
     return WordProbe("tiny-random", layer, here, after, -0.5)
 
 
+def independently_read_logits(language_model, probe: WordProbe, text: str) -> list[float]:
+    """Each whitespace word's logit, read from the model's states in float64 without the scorer. The tiny byte
+    model has one token per character after the start token, so a word's last token sits at its end offset."""
+    ids = torch.tensor([[language_model.encoder.bos_id, *language_model.encoder.encode([text])[0]]])
+    with torch.inference_mode():
+        states = language_model.model(ids, output_hidden_states=True).hidden_states[probe.layer][0].double().numpy()
+    logits = []
+    for word in re.finditer(r"\S+", text):
+        after = states[word.end() + 1] @ probe.after if word.end() < len(text) else 0.0
+        logits.append(states[word.end()] @ probe.here + after + probe.intercept)
+    return logits
+
+
 def test_each_word_is_read_at_its_last_token_and_words_past_the_scored_tokens_are_left_out() -> None:
     text = "The cat's hat fell"
     # Byte-pair tokens carry the space before their word: "The", " cat", "'s", " hat" (" fell" was cut off).
@@ -81,14 +94,8 @@ def test_the_scorer_flags_the_words_the_probe_marks_and_none_without_flag_levels
     features, flags = unflagged.score_and_flag([TEXT])
     assert not [span for span in flags[0] if span.reason == "replaced_word"]
     # Levels set between the text's word logits: exactly the words above the lower level are flagged.
-    ids = torch.tensor([[tiny_language_model.encoder.bos_id, *tiny_language_model.encoder.encode([TEXT])[0]]])
-    with torch.inference_mode():
-        states = tiny_language_model.model(ids, output_hidden_states=True).hidden_states[1][0].double().numpy()
     words = list(re.finditer(r"\S+", TEXT))
-    logits = [
-        states[w.end()] @ probe.here + (states[w.end() + 1] @ probe.after if w.end() < len(TEXT) else 0.0) + probe.intercept
-        for w in words
-    ]
+    logits = independently_read_logits(tiny_language_model, probe, TEXT)
     # Halfway between two neighbouring logits, so the float32 scorer and this float64 reading agree on each side.
     middle = len(logits) // 2
     cut = float(np.mean(sorted(logits)[middle - 1 : middle + 1]))
@@ -112,15 +119,7 @@ def test_the_probe_features_are_the_model_s_states_dotted_with_the_weights_whate
     # Batched beside a longer text, the shorter one is padded: its features must not change.
     batched = scorer.score([LONGER, TEXT])[1, -2:]
     np.testing.assert_allclose(batched, alone, rtol=1e-4, atol=1e-4)
-    # Read independently: the byte model has one token per character, after the start token.
-    ids = torch.tensor([[tiny_language_model.encoder.bos_id, *tiny_language_model.encoder.encode([TEXT])[0]]])
-    with torch.inference_mode():
-        states = tiny_language_model.model(ids, output_hidden_states=True).hidden_states[1][0].double().numpy()
-    expected = []
-    for word in re.finditer(r"\S+", TEXT):
-        after = states[word.end() + 1] @ probe.after if word.end() < len(TEXT) else 0.0
-        expected.append(states[word.end()] @ probe.here + after + probe.intercept)
-    highest = sorted(expected, reverse=True)
+    highest = sorted(independently_read_logits(tiny_language_model, probe, TEXT), reverse=True)
     np.testing.assert_allclose(alone, [highest[0], (highest[0] + highest[1]) / 2], rtol=1e-4, atol=1e-4)
 
 
