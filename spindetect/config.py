@@ -244,6 +244,10 @@ class ClassifierConfig(_Section):
     kind: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
     # Passed to the scikit-learn estimator as keyword arguments.
     params: dict[str, float | int | str | None] = Field(default_factory=dict)
+    # Fit once more on each spun row the tortured-phrase lexicon finds, as if the lexicon did not list its phrase,
+    # where the replaced-word probe marks a word in it (`model.UnlistedCopies`): unlisted phrases are the ones
+    # the lexicon cannot catch. Needs the lexicon's count and the probe among the features; else nothing is added.
+    unlisted_copies: bool = True
 
 
 class ThresholdConfig(_Section):

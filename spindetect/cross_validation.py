@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupKFold
 
 from spindetect.config import SpindetectConfig
 from spindetect.metrics import auc_standard_error, binary_metrics, metrics_by_rate, metrics_by_style, wilson_interval
-from spindetect.model import fit_fold, out_of_fold_scores
+from spindetect.model import UnlistedCopies, fit_fold, out_of_fold_scores
 
 # Styles whose spun texts borrow phrases from a list with a held-out part (see the module docstring).
 _TEST_ONLY_STYLES = ("tortured",)
@@ -56,9 +56,11 @@ def cross_validated_metrics(
     threshold: float,
     clean_counterpart: dict[str, str],
     folds: int,
+    unlisted_copies: UnlistedCopies | None = None,
 ) -> dict:
-    """Out-of-fold metrics over the given rows, grouped by source document `groups` (see `metrics_of_scores`)."""
-    scores = out_of_fold_scores(config, features, labels, groups, folds)
+    """Out-of-fold metrics over the given rows, grouped by source document `groups` (see `metrics_of_scores`);
+    each fold fitted as the model is, with its `unlisted_copies`."""
+    scores = out_of_fold_scores(config, features, labels, groups, folds, unlisted_copies)
     return {"folds": folds, **metrics_of_scores(scores, labels, styles, rates, groups, threshold, clean_counterpart)}
 
 
@@ -107,6 +109,7 @@ def unlisted_tortured_metrics(
     lexicon_column: int,
     threshold: float,
     folds: int,
+    unlisted_copies: UnlistedCopies | None = None,
 ) -> dict | None:
     """Tortured paragraphs against the clean paragraphs of their documents, as tortured phrases nobody has listed.
 
@@ -115,8 +118,8 @@ def unlisted_tortured_metrics(
     expected phrases, empty for other rows) with the scored fold's tortured paragraphs, and the scored rows
     have the lexicon's count (column `lexicon_column`) set to 0. Without the first, a phrase garbled in two
     documents is learned from one and found in the other: on the default model's data, a classifier fitted
-    without the count measured 0.87 that way and 0.75 with its phrases kept out. None when there are no tortured
-    paragraphs.
+    without the count measured 0.87 that way and 0.75 with its phrases kept out. Each fold is fitted as the
+    model is, with the `unlisted_copies` of its own rows. None when there are no tortured paragraphs.
     """
     tortured = styles == "tortured"
     if not tortured.any():
@@ -129,7 +132,7 @@ def unlisted_tortured_metrics(
             continue
         scored_phrases = frozenset().union(*(phrases[row] for row in scored_rows))
         fit_rows = np.array([row for row in fit_rows if not phrases[row] & scored_phrases], dtype=int)
-        classifier = fit_fold(config, features, labels, fit_rows, folds)
+        classifier = fit_fold(config, features, labels, fit_rows, folds, unlisted_copies)
         blind = features[scored_rows].copy()
         blind[:, lexicon_column] = 0.0
         scores[scored_rows] = classifier.predict_proba(blind)[:, 1]

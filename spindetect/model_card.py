@@ -47,6 +47,16 @@ KNOWN_WEAKNESSES = (
 )
 
 
+def _unlisted_copies_lines(copies: int | None) -> list[str]:
+    if copies is None:
+        return []
+    return [
+        f"It was also fitted on {copies} copies of the spun training paragraphs that the tortured-phrase lexicon "
+        "finds, with the lexicon's count hidden, where the replaced-word probe marks a word "
+        "(`classifier.unlisted_copies`): the phrases it will meet unlisted."
+    ]
+
+
 def model_card(model: TrainedModel) -> str:
     config, metrics = model.config, model.metrics
     families = [
@@ -74,6 +84,7 @@ def model_card(model: TrainedModel) -> str:
         *(f"- {family}" for family in families),
         "",
         f"Classifier: {config.classifier.kind} {dict(config.classifier.params) or ''}".rstrip(),
+        *_unlisted_copies_lines(metrics.get("unlisted_copies")),
         _threshold_line(model),
         "",
         "## Training data",

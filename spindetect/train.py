@@ -21,11 +21,20 @@ from spindetect.features.perplexity import LM_FEATURE_PREFIX, LanguageModelScore
 from spindetect.features.resources import NGramReference
 from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
+from spindetect.features.word_probe import WORD_PROBE_FEATURE_NAMES
 from spindetect.labeled import LABELED_STYLES, labeled_examples
 from spindetect.detector import Detector
 from spindetect.metrics import binary_metrics, metrics_by_rate, metrics_by_style, verdict_shares
 from spindetect.model_card import write_model_card
-from spindetect.model import FeatureReference, TrainedModel, build_classifier, choose_threshold, out_of_fold_scores
+from spindetect.model import (
+    FeatureReference,
+    TrainedModel,
+    UnlistedCopies,
+    build_classifier,
+    choose_threshold,
+    fit_classifier,
+    out_of_fold_scores,
+)
 from spindetect.plots import write_plots
 from spindetect.synth.dataset import (
     CLEAN_COUNTERPART,
@@ -128,7 +137,11 @@ def train_model(
     features[featurised] = computed
 
     train, valid, test = (splits == name for name in SPLITS)
-    classifier = build_classifier(config).fit(features[train], labels[train])
+    unlisted_copies = _unlisted_copies(config, extractor)
+    copied = None if unlisted_copies is None else int(unlisted_copies.copied(features[train], labels[train]).sum())
+    if copied is not None:
+        logger.info("fitting on %d training paragraphs and %d unlisted copies of tortured ones", int(train.sum()), copied)
+    classifier = fit_classifier(config, features[train], labels[train], unlisted_copies)
     valid_scores = classifier.predict_proba(features[valid])[:, 1]
     if np.ptp(valid_scores) < 1e-12:
         raise ValueError(
@@ -141,6 +154,7 @@ def train_model(
     by_rate_scores = _spun_probability(classifier, features[by_rate])
     metrics = {
         "counts": {name: {"clean": int((splits == name).sum() - labels[splits == name].sum()), "spun": int(labels[splits == name].sum())} for name in ("train", "valid", "test")},
+        "unlisted_copies": copied,
         "valid": binary_metrics(labels[valid], valid_scores, threshold),
         "test": binary_metrics(labels[test], test_scores, threshold),
         "test_by_rate": metrics_by_rate(labels[by_rate], by_rate_scores, rates[by_rate], threshold),
@@ -158,7 +172,7 @@ def train_model(
         "training_seconds": round(time.monotonic() - started, 1),
     }
     metrics["cross_validated"] = _cross_validated(
-        config, features, labels, styles, rates, examples, splits, threshold, extractor.feature_names
+        config, features, labels, styles, rates, examples, splits, threshold, extractor.feature_names, unlisted_copies
     )
     metrics["warnings"] = warnings
     model = TrainedModel(
@@ -179,7 +193,8 @@ def train_model(
             name: (mask, labels[mask]) for name, mask in (("train", train), ("valid", valid), ("test", test), ("by_rate", by_rate))
         }
         model = add_cascade(
-            model, features, splits_and_labels, source_ids[train], valid_scores, test_scores, by_rate_scores, rates[by_rate]
+            model, features, splits_and_labels, source_ids[train], valid_scores, test_scores, by_rate_scores, rates[by_rate],
+            unlisted_copies,
         )
     model.save(output_dir)
     write_model_card(model, output_dir)
@@ -240,6 +255,7 @@ def _band_choice_scores(
     valid_labels: np.ndarray,
     fast_valid: np.ndarray,
     full_valid: np.ndarray,
+    unlisted_copies: UnlistedCopies | None = None,
 ) -> _BandChoiceScores:
     """The validation split's scores and, with `cascade.band_folds` of 2 or more, both classifiers' out-of-fold
     scores on the training split beside them: a band chosen on a few hundred validation paragraphs fits their
@@ -247,7 +263,7 @@ def _band_choice_scores(
     folds = min(config.cascade.band_folds, len(set(train_groups)))
     if folds >= 2:
         try:
-            full_train = out_of_fold_scores(config, train_features, train_labels, train_groups, folds)
+            full_train = out_of_fold_scores(config, train_features, train_labels, train_groups, folds, unlisted_copies)
             fast_train = out_of_fold_scores(fast_config, train_fast_features, train_labels, train_groups, folds)
         except ValueError as error:
             logger.warning("choosing the cascade band on the validation split alone: %s", error)
@@ -299,6 +315,7 @@ def _cross_validated(
     splits: np.ndarray,
     threshold: float,
     feature_names: tuple[str, ...],
+    unlisted_copies: UnlistedCopies | None = None,
 ) -> dict | None:
     """Metrics by style, corpus and rate from out-of-fold scores over the train, valid and test splits pooled,
     and the tortured paragraphs' own measure (see `spindetect.cross_validation`); None when switched off or
@@ -311,7 +328,7 @@ def _cross_validated(
     try:
         results = cross_validated_metrics(
             config, features[pooled], labels[pooled], styles[pooled], rates[pooled], groups, threshold,
-            CLEAN_COUNTERPART | LABELED_COUNTERPART, folds,
+            CLEAN_COUNTERPART | LABELED_COUNTERPART, folds, unlisted_copies,
         )
     except ValueError as error:
         logger.warning("no cross-validated metrics: %s", error)
@@ -321,7 +338,7 @@ def _cross_validated(
         try:
             results["tortured_unlisted"] = unlisted_tortured_metrics(
                 config, features[pooled], labels[pooled], styles[pooled], groups, phrases,
-                feature_names.index(TORTURED_FEATURE), threshold, folds,
+                feature_names.index(TORTURED_FEATURE), threshold, folds, unlisted_copies,
             )
         except ValueError as error:  # the other cross-validated metrics stand without it
             logger.warning("no cross-validated measure of unlisted tortured phrases: %s", error)
@@ -355,6 +372,23 @@ def _short_line_metrics(model, extractor, reference, texts, labels, chosen) -> d
     return verdict_shares(labels[chosen], [result.label or "error" for result in results])
 
 
+def _unlisted_copies(config: SpindetectConfig, extractor: FeatureExtractor) -> UnlistedCopies | None:
+    """The training rows `classifier.unlisted_copies` adds (see `UnlistedCopies`), at the word probe's flag level;
+    None when switched off, or when the features lack the lexicon's count or the probe and its flag levels."""
+    if not config.classifier.unlisted_copies:
+        return None
+    names = extractor.feature_names
+    language_model = extractor.family(LanguageModelScorer)
+    probe = language_model.word_probe if language_model is not None else None
+    if TORTURED_FEATURE not in names or probe is None or probe.flag_levels is None:
+        logger.info(
+            "no unlisted copies of tortured paragraphs: they need the tortured-phrase lexicon's count and the word "
+            "probe with its flag levels among the features"
+        )
+        return None
+    return UnlistedCopies(names.index(TORTURED_FEATURE), names.index(WORD_PROBE_FEATURE_NAMES[0]), probe.flag_levels.flag)
+
+
 def _unlisted_tortured_metrics(classifier, features, feature_names, labels, styles, source_ids, threshold) -> dict | None:
     """The tortured test paragraphs against the clean paragraphs of the same documents, as if the lexicon did
     not list their phrases (its count set to 0): how well the other features find tortured phrases nobody has
@@ -380,6 +414,7 @@ def add_cascade(
     test_scores: np.ndarray,
     by_rate_scores: np.ndarray,
     by_rate_rates: np.ndarray,
+    unlisted_copies: UnlistedCopies | None = None,
 ) -> TrainedModel:
     """`model` with a fast classifier on its features without the language model's, the band of fast scores
     left to the full model (see `CascadeConfig`), and the cascade's test metrics. `splits` maps train,
@@ -394,7 +429,8 @@ def add_cascade(
     fast_classifier = build_classifier(fast_config).fit(fast_features[train], train_labels)
     fast_valid = fast_classifier.predict_proba(fast_features[valid])[:, 1]
     choice = _band_choice_scores(
-        config, fast_config, features[train], fast_features[train], train_labels, train_groups, valid_labels, fast_valid, valid_scores
+        config, fast_config, features[train], fast_features[train], train_labels, train_groups, valid_labels, fast_valid, valid_scores,
+        unlisted_copies,
     )
     band = choose_band(choice.labels, choice.fast, choice.full, model.threshold, config.cascade.max_auc_loss)
     fast_test = fast_classifier.predict_proba(fast_features[test])[:, 1]

@@ -8,7 +8,14 @@ import skops.io
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from spindetect.model import ModelError, TrainedModel, choose_threshold
+from spindetect.config import SpindetectConfig
+from spindetect.model import (
+    ModelError,
+    TrainedModel,
+    UnlistedCopies,
+    choose_threshold,
+    fit_classifier,
+)
 
 
 def test_saved_model_loads_with_the_same_predictions(tiny_model_dir, tmp_path) -> None:
@@ -151,3 +158,39 @@ def test_the_cli_refuses_a_damaged_model_without_a_traceback(tiny_model_dir, tmp
     result = CliRunner().invoke(app, ["info", "--model", str(directory)])
     assert result.exit_code == 2
     assert "threshold" in result.output and "Traceback" not in result.output
+
+
+def test_unlisted_copies_repeat_the_spun_rows_the_lexicon_finds_and_the_probe_marks_with_the_count_hidden() -> None:
+    copies = UnlistedCopies(count_column=0, probe_column=1, probe_level=1.5)
+    features = np.array(
+        [
+            [2.0, 1.5, 7.0],  # spun, found, marked at the level: copied
+            [1.0, 3.0, 8.0],  # spun, found, marked: copied
+            [1.0, 1.4, 9.0],  # spun and found, the probe below its level
+            [0.0, 3.0, 6.0],  # spun, not found
+            [1.0, 3.0, 5.0],  # clean, found and marked
+        ]
+    )
+    labels = np.array([1, 1, 1, 1, 0])
+    grown, grown_labels = copies.added_to(features, labels)
+    assert copies.copied(features, labels).tolist() == [True, True, False, False, False]
+    np.testing.assert_array_equal(grown[:5], features)
+    np.testing.assert_array_equal(grown[5:], [[0.0, 1.5, 7.0], [0.0, 3.0, 8.0]])
+    assert grown_labels.tolist() == [1, 1, 1, 1, 0, 1, 1]
+    assert features[0, 0] == 2.0  # the rows given are left as they were
+
+
+def test_a_classifier_fitted_with_unlisted_copies_finds_a_marked_paragraph_the_lexicon_does_not_list() -> None:
+    # Every spun paragraph is found by the lexicon (column 0), so without copies the count alone tells them
+    # apart; the probe (column 1) marks most of them and a few clean ones.
+    rng = np.random.default_rng(0)
+    clean = np.column_stack([np.zeros(200), rng.uniform(0, 1.6, 200)])
+    spun = np.column_stack([np.ones(200), rng.uniform(1.0, 3.0, 200)])
+    features, labels = np.vstack([clean, spun]), np.r_[np.zeros(200, int), np.ones(200, int)]
+    config = SpindetectConfig(classifier={"kind": "hist_gradient_boosting", "params": {"min_samples_leaf": 5}})
+    copies = UnlistedCopies(count_column=0, probe_column=1, probe_level=1.5)
+    unlisted_marked, unlisted_unmarked = [0.0, 2.8], [0.0, 0.3]
+    plain = fit_classifier(config, features, labels).predict_proba([unlisted_marked, unlisted_unmarked])[:, 1]
+    with_copies = fit_classifier(config, features, labels, copies).predict_proba([unlisted_marked, unlisted_unmarked])[:, 1]
+    assert plain[0] < 0.5 and with_copies[0] > 0.5
+    assert with_copies[1] < 0.5

@@ -1,11 +1,24 @@
+import dataclasses
+
 import numpy as np
 from datasets import load_from_disk
 
-from spindetect.model import TrainedModel
+from spindetect.features.extractor import FeatureExtractor
+from spindetect.features.lexical import LexicalScorer
+from spindetect.features.perplexity import LanguageModelScorer
+from spindetect.features.word_probe import WORD_PROBE_FEATURE_NAMES, FlagLevels
+from spindetect.model import TrainedModel, UnlistedCopies
+from spindetect.model_card import model_card
 from spindetect.synth.dataset import RATE_SWEEP_SPLIT, CorpusLocations
-from spindetect.train import DATASET_DIR, train_model
+from spindetect.train import (
+    DATASET_DIR,
+    TORTURED_FEATURE,
+    _unlisted_copies,
+    train_model,
+)
 
 from .conftest import BROWN_SAMPLE, ROOT, tiny_training_config
+from .test_word_probe import random_probe
 
 
 def test_training_is_deterministic_and_splits_never_share_a_source(tiny_model_dir, tmp_path) -> None:
@@ -77,6 +90,10 @@ def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir
     garble = model.metrics["test_by_style"]["mt_garble"]
     assert f"| mt_garble | {garble['n']} | {garble['roc_auc']:.3f} |" in card
     assert "## Known weaknesses" in card
+    # The tiny config has no word probe, so nothing was copied, and the card says nothing of copies.
+    assert model.metrics["unlisted_copies"] is None and "copies" not in card
+    model.metrics["unlisted_copies"] = 7
+    assert "also fitted on 7 copies of the spun training paragraphs that the tortured-phrase lexicon finds" in model_card(model)
 
 
 def test_unlisted_tortured_metrics_hide_the_lexicon_count_against_clean_paragraphs_of_the_same_documents() -> None:
@@ -237,3 +254,23 @@ def test_a_model_is_saved_with_the_precision_its_language_model_ran_in(reference
     assert as_run(in_bfloat16, build_extractor(in_bfloat16, reference)) == in_bfloat16
     without_language_model = config.model_copy(update={"features": config.features.model_copy(update={"language_model": False})})
     assert as_run(without_language_model, build_extractor(without_language_model, reference)) == without_language_model
+
+
+def test_unlisted_copies_read_the_lexicon_count_and_the_probe_at_its_flag_level(tiny_language_model, reference) -> None:
+    hidden = tiny_language_model.model.config.hidden_size
+    probe = dataclasses.replace(random_probe(hidden, layer=1), flag_levels=FlagLevels(0.7, 2.0))
+    lexical = LexicalScorer.load(reference)
+    with_probe = LanguageModelScorer(tiny_language_model, reference.unigram, word_probe=probe)
+    extractor = FeatureExtractor([lexical, with_probe])
+    names = extractor.feature_names
+    config = tiny_training_config()
+    assert _unlisted_copies(config, extractor) == UnlistedCopies(
+        names.index(TORTURED_FEATURE), names.index(WORD_PROBE_FEATURE_NAMES[0]), 0.7
+    )
+    switched_off = config.model_copy(update={"classifier": config.classifier.model_copy(update={"unlisted_copies": False})})
+    assert _unlisted_copies(switched_off, extractor) is None
+    # Without the lexicon's count, the probe, or the probe's flag levels, there is nothing to copy by.
+    without_levels = LanguageModelScorer(tiny_language_model, reference.unigram, word_probe=random_probe(hidden, layer=1))
+    without_probe = LanguageModelScorer(tiny_language_model, reference.unigram)
+    for families in ([with_probe], [lexical, without_levels], [lexical, without_probe]):
+        assert _unlisted_copies(config, FeatureExtractor(families)) is None
