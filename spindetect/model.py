@@ -86,8 +86,8 @@ class UnlistedCopies:
     second time as it would look unlisted (`count_column` set to 0), where the replaced-word probe marks a word
     in it (its highest word logit, `probe_column`, at `probe_level` or above): a copy whose garbled phrase
     leaves no trace in any other feature would teach the classifier to flag fluent text. On the default data,
-    copies of every such row cost 0.01 at a 5% thesaurus rate and 0.016 on translation garble; copies of those
-    the probe marks, neither (training/README.md, "Unlisted copies").
+    copies of every such row cost more at a 5% thesaurus rate and on translation garble than copies of those the
+    probe marks, and found unlisted phrases no better (training/README.md, "Unlisted copies").
     """
 
     count_column: int

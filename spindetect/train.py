@@ -429,8 +429,8 @@ def add_cascade(
     fast_classifier = build_classifier(fast_config).fit(fast_features[train], train_labels)
     fast_valid = fast_classifier.predict_proba(fast_features[valid])[:, 1]
     choice = _band_choice_scores(
-        config, fast_config, features[train], fast_features[train], train_labels, train_groups, valid_labels, fast_valid, valid_scores,
-        unlisted_copies,
+        config, fast_config, features[train], fast_features[train], train_labels, train_groups,
+        valid_labels, fast_valid, valid_scores, unlisted_copies,
     )
     band = choose_band(choice.labels, choice.fast, choice.full, model.threshold, config.cascade.max_auc_loss)
     fast_test = fast_classifier.predict_proba(fast_features[test])[:, 1]

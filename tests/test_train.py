@@ -93,7 +93,8 @@ def test_training_writes_a_model_card_with_the_models_own_numbers(tiny_model_dir
     # The tiny config has no word probe, so nothing was copied, and the card says nothing of copies.
     assert model.metrics["unlisted_copies"] is None and "copies" not in card
     model.metrics["unlisted_copies"] = 7
-    assert "also fitted on 7 copies of the spun training paragraphs that the tortured-phrase lexicon finds" in model_card(model)
+    card = model_card(model)
+    assert "also fitted on 7 copies of the spun training paragraphs that the tortured-phrase lexicon finds" in card
 
 
 def test_unlisted_tortured_metrics_hide_the_lexicon_count_against_clean_paragraphs_of_the_same_documents() -> None:
