@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupKFold
 
 from spindetect.config import SpindetectConfig
 from spindetect.metrics import auc_standard_error, binary_metrics, metrics_by_rate, metrics_by_style, wilson_interval
-from spindetect.model import UnlistedCopies, fit_fold, out_of_fold_scores
+from spindetect.model import UnlistedCopies, as_unlisted, fit_fold, out_of_fold_scores
 
 # Styles whose spun texts borrow phrases from a list with a held-out part (see the module docstring).
 _TEST_ONLY_STYLES = ("tortured",)
@@ -133,7 +133,5 @@ def unlisted_tortured_metrics(
         scored_phrases = frozenset().union(*(phrases[row] for row in scored_rows))
         fit_rows = np.array([row for row in fit_rows if not phrases[row] & scored_phrases], dtype=int)
         classifier = fit_fold(config, features, labels, fit_rows, folds, unlisted_copies)
-        blind = features[scored_rows].copy()
-        blind[:, lexicon_column] = 0.0
-        scores[scored_rows] = classifier.predict_proba(blind)[:, 1]
+        scores[scored_rows] = classifier.predict_proba(as_unlisted(features[scored_rows], lexicon_column))[:, 1]
     return _with_uncertainty(binary_metrics(labels[chosen], scores[chosen], threshold))

@@ -77,6 +77,14 @@ def build_classifier(config: SpindetectConfig) -> Pipeline:
     return make_pipeline(StandardScaler(), estimator)
 
 
+def as_unlisted(features: np.ndarray, count_column: int) -> np.ndarray:
+    """A copy of the rows as they would look if the tortured-phrase lexicon listed none of their phrases: its
+    count (`count_column`) at 0."""
+    unlisted = features.copy()
+    unlisted[:, count_column] = 0.0
+    return unlisted
+
+
 @dataclass(frozen=True)
 class UnlistedCopies:
     """Training rows for tortured phrases the lexicon does not list yet.
@@ -102,8 +110,7 @@ class UnlistedCopies:
     def added_to(self, features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`features` and `labels` with the copies appended."""
         chosen = self.copied(features, labels)
-        copies = features[chosen].copy()
-        copies[:, self.count_column] = 0.0
+        copies = as_unlisted(features[chosen], self.count_column)
         return np.vstack([features, copies]), np.concatenate([labels, labels[chosen]])
 
 

@@ -30,6 +30,7 @@ from spindetect.model import (
     FeatureReference,
     TrainedModel,
     UnlistedCopies,
+    as_unlisted,
     build_classifier,
     choose_threshold,
     fit_classifier,
@@ -400,8 +401,7 @@ def _unlisted_tortured_metrics(classifier, features, feature_names, labels, styl
     if TORTURED_FEATURE not in feature_names or not tortured.any():
         return None
     chosen = tortured | ((styles == "clean") & np.isin(source_ids, source_ids[tortured]))
-    blind = features[chosen].copy()
-    blind[:, list(feature_names).index(TORTURED_FEATURE)] = 0.0
+    blind = as_unlisted(features[chosen], list(feature_names).index(TORTURED_FEATURE))
     return binary_metrics(labels[chosen], classifier.predict_proba(blind)[:, 1], threshold)
 
 
