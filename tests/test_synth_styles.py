@@ -28,7 +28,14 @@ from spindetect.synth.dataset import (
 from spindetect.synth.phrases import PhraseSpinner, listed_function_phrases
 from spindetect.synth.storage import CARD_FILE, save_dataset
 from spindetect.synth.tortured import TorturedPhraseInserter
-from spindetect.synth.translation import GARBLED, TRANSLATION_SETS, RoundTripTranslator, read_translations, translated_paragraphs
+from spindetect.synth.translation import (
+    GARBLED,
+    TRANSLATION_SETS,
+    RoundTripTranslator,
+    garbled_round_trip,
+    read_translations,
+    translated_paragraphs,
+)
 
 from .conftest import BROWN_SAMPLE, tiny_training_config
 from .test_synth import undo_spans, write_thesaurus
@@ -299,6 +306,15 @@ def test_round_trip_rewrites_fluently_and_caches_on_disk(tmp_path: Path) -> None
     again = RoundTripTranslator(cache)
     again._translate = lambda *_: pytest.fail("a cached text was translated again")
     assert again.round_trip([text]) == [rewritten]
+
+
+def test_a_round_trip_that_doubles_a_word_is_garble_not_a_fluent_rewrite() -> None:
+    source = "She needed a fast horse and a good knight, as Smith and Smith (1922) wrote."
+    assert garbled_round_trip(source, "She required a fast and fast horse and a good knight, as Smith and Smith (1922) wrote.")
+    assert garbled_round_trip(source, "She needed a fast horse and a good good knight, as Smith and Smith (1922) wrote.")
+    # Reworded without doubling, or keeping a doubling the source had: a fluent rewrite.
+    assert not garbled_round_trip(source, "She required a quick horse and a good knight, as Smith and Smith (1922) wrote.")
+    assert not garbled_round_trip("It had had no effect.", "It had had no effect at all.")
 
 
 # --------------------------------------------------------------------------- the whole data set and its storage

@@ -26,6 +26,7 @@ from spindetect.synth.translation import (
     TRANSLATION_SETS,
     RoundTripTranslator,
     TranslatedParagraph,
+    garbled_round_trip,
     read_translations,
     translated_paragraphs,
 )
@@ -435,15 +436,16 @@ def translation_examples(paragraphs: Sequence[TranslatedParagraph], splits: dict
 
 
 def round_trips(sources: Sequence[SourceParagraph], splits: dict[str, str], cache_dir: Path | None) -> list[Example]:
-    """Each paragraph translated to Portuguese and back, as a clean example; unchanged ones are dropped."""
+    """Each paragraph translated to Portuguese and back, as a clean example; unchanged ones are dropped, and so
+    are those the translator garbled (`garbled_round_trip`): labelled clean, they would teach that garble is."""
     translator = RoundTripTranslator(cache_dir / "round_trip.jsonl" if cache_dir else None)
     try:
         logger.info("translating %d paragraphs to Portuguese and back", len(sources))
         rewritten = translator.round_trip([source.text for source in sources])
     finally:
         translator.close()
-    return [
-        Example(text, 0, splits[source.source_id], source.source_id, "round_trip", 0.0, 0)
-        for source, text in zip(sources, rewritten)
-        if text.strip() and text != source.text
-    ]
+    changed = [(source, text) for source, text in zip(sources, rewritten) if text.strip() and text != source.text]
+    fluent = [(source, text) for source, text in changed if not garbled_round_trip(source.text, text)]
+    if len(fluent) < len(changed):
+        logger.info("round_trip: %d rewrites doubled a word their source did not; left out", len(changed) - len(fluent))
+    return [Example(text, 0, splits[source.source_id], source.source_id, "round_trip", 0.0, 0) for source, text in fluent]

@@ -142,7 +142,10 @@ def dataset_card(examples: Sequence[Example], config: SpindetectConfig) -> str:
             " a major error against error-free ones of the same documents."
         )
     if data.round_trip.enabled:
-        lines.append("- round_trip: the raw output of the offline translator, English to Portuguese and back.")
+        lines.append(
+            "- round_trip: the raw output of the offline translator, English to Portuguese and back, less the rewrites"
+            " that doubled a word their source did not (garble, not a fluent rewrite)."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,7 @@ import importlib.resources
 import itertools
 import json
 import random
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,21 @@ def _document_groups(rows: list[dict], group_size: int, rng: random.Random) -> l
         last = groups.pop()
         groups[-1] += last
     return groups
+
+
+# A word said twice in a row, or on both sides of "and"/"or": "revenue revenue collection", "forests and forests".
+_DOUBLED_WORD = re.compile(r"\b(\w+)(?:\s+(?:and|or))?\s+\1\b", re.IGNORECASE)
+
+
+def doubled_words(text: str) -> set[str]:
+    """The words `text` doubles ("a fast and fast horse": {"fast"}), lowercased."""
+    return {match.group(1).lower() for match in _DOUBLED_WORD.finditer(text)}
+
+
+def garbled_round_trip(source: str, rewritten: str) -> bool:
+    """Whether a round trip doubled a word its source did not ("got hurt and hurt"): the translator's garble,
+    which is what spindetect finds, not the fluent rewrite a round trip is kept for."""
+    return bool(doubled_words(rewritten) - doubled_words(source))
 
 
 class RoundTripTranslator:
