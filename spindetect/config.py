@@ -44,6 +44,9 @@ class FeaturesConfig(_Section):
     # The replaced-word probe on the language model's hidden states (`features.word_probe`): two more features,
     # read in the same pass; its weights are packaged per language model (training/fit_word_probe.py).
     word_probe: bool = False
+    # The function-word swap test (`features.function_swaps`): would another function word be far likelier in
+    # each function word's place? Two more features, read in the same pass; off in the shipped model.
+    function_word_swaps: bool = False
 
     @model_validator(mode="after")
     def _at_least_one_family(self) -> FeaturesConfig:
@@ -53,7 +56,12 @@ class FeaturesConfig(_Section):
 
     @model_validator(mode="after")
     def _language_model_options_need_it(self) -> FeaturesConfig:
-        for option, enabled in (("deletion_test", self.deletion_test), ("word_probe", self.word_probe)):
+        options = (
+            ("deletion_test", self.deletion_test),
+            ("word_probe", self.word_probe),
+            ("function_word_swaps", self.function_word_swaps),
+        )
+        for option, enabled in options:
             if enabled and not self.language_model:
                 raise ValueError(f"features.{option} needs features.language_model")
         return self

@@ -66,6 +66,8 @@ SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "lx_garble_count": "broken function-word sequences",
     "lx_span_replaced_max": "a common word whose fit and synonyms make a replacement likely",
     "lx_span_replaced_second": "a second word whose fit and synonyms make a replacement likely",
+    "lm_function_swap_gain_max": "a function word another one would replace far better (\"during\" for \"throughout\")",
+    "lm_function_swap_gain_second": "a second function word another one would replace far better",
 }
 
 # What each kind of flagged span means, for the README and for readers of `--jsonl` output.
@@ -77,6 +79,7 @@ SPAN_DESCRIPTIONS: dict[str, str] = {
     "tortured_phrase": "a known tortured phrase from the Problematic Paper Screener's list",
     "determiner_before_verb": "a determiner before a word that can only be a verb",
     "repeated_word": "a repeated word English does not repeat that way",
+    "function_word_swap": "another function word, the suggestion, makes this place and the words after it far likelier",
 }
 
 CONDITION_DESCRIPTIONS: dict[str, str] = {

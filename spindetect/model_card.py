@@ -65,6 +65,7 @@ def model_card(model: TrainedModel) -> str:
             (f"language-model perplexity ({config.language_model.name}, {config.language_model.precision})", config.features.language_model),
             ("deletion test (the words after the worst-fitting ones, reread without them)", config.features.deletion_test),
             ("replaced-word probe (a linear model on the language model's hidden states)", config.features.word_probe),
+            ("function-word swap test (another function word read in each one's place)", config.features.function_word_swaps),
             ("n-gram oddity (CMU trigram model)", config.features.ngram),
             ("lexical oddity (synonym-swap test, tortured-phrase lexicon, function-word garble)", config.features.lexical),
         )

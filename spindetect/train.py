@@ -77,10 +77,11 @@ def as_run(config: SpindetectConfig, extractor: FeatureExtractor) -> SpindetectC
 
 
 def fast_model_config(config: SpindetectConfig) -> SpindetectConfig:
-    """The config of a cascade's fast classifier: `config` without the language model (nor the deletion test and
-    the word probe, which a config without it refuses when the fast model is loaded) and without a cascade of its
-    own."""
-    features = config.features.model_copy(update={"language_model": False, "deletion_test": False, "word_probe": False})
+    """The config of a cascade's fast classifier: `config` without the language model (nor the deletion test, the
+    word probe and the function-word swap test, which a config without it refuses when the fast model is loaded)
+    and without a cascade of its own."""
+    without = {"language_model": False, "deletion_test": False, "word_probe": False, "function_word_swaps": False}
+    features = config.features.model_copy(update=without)
     return config.model_copy(update={"features": features, "cascade": CascadeConfig()})
 
 

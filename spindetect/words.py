@@ -32,6 +32,25 @@ STOPWORDS: frozenset[str] = frozenset(
     """.split()
 )
 
+# Adverbs, prepositions, quantifiers and connectives that have Moby entries and that spinners swap: the phrase
+# spinner swaps them, and the function-word swap test (`features.function_swaps`) looks for their swaps.
+# Pronouns, articles, auxiliaries and the commonest prepositions ("of", "to", "in") are left alone:
+# swapping them breaks the grammar outright, which real spinners avoid and which would be too easy.
+SPINNABLE_FUNCTION_WORDS: frozenset[str] = frozenset(
+    """
+    about above across after again against all along already also although among another any around
+    because before behind below beside besides beyond both despite each either enough even ever except
+    few hence here however inside just least less like many more most much near never none now once only
+    other outside over own past per quite rather same several since some still such than then therefore
+    though through throughout thus too toward under underneath unless unlike upon very whereas while
+    without yet
+    """.split()
+)
+
+# Function words Moby has no entry for but lists under spinnable ones ("during" under "throughout",
+# "every" under "each", "until" under "before"): they are swapped for a word whose entry lists them.
+LISTED_FUNCTION_WORDS: frozenset[str] = frozenset("amid amongst beneath during every onto towards until via".split())
+
 # Cardinal numbers written as words are numbers too: swapping "two" for "brace" changes facts
 # rather than wording. (Ordinals such as "first" behave like adjectives and stay candidates.)
 NUMBER_WORDS: frozenset[str] = frozenset(

@@ -159,13 +159,19 @@ def test_console_script_pipes_jsonl(tiny_model_dir) -> None:
 def test_every_feature_has_a_plain_language_description() -> None:
     from spindetect.explain import SIGNAL_DESCRIPTIONS
     from spindetect.features.deletion import DELETION_FEATURE_NAMES
+    from spindetect.features.function_swaps import FUNCTION_SWAP_FEATURE_NAMES
     from spindetect.features.lexical import LEXICAL_FEATURE_NAMES
     from spindetect.features.ngram import NGRAM_FEATURE_NAMES
     from spindetect.features.perplexity import LM_FEATURE_NAMES
     from spindetect.features.word_probe import WORD_PROBE_FEATURE_NAMES
 
     every_feature = (
-        NGRAM_FEATURE_NAMES + LEXICAL_FEATURE_NAMES + LM_FEATURE_NAMES + DELETION_FEATURE_NAMES + WORD_PROBE_FEATURE_NAMES
+        NGRAM_FEATURE_NAMES
+        + LEXICAL_FEATURE_NAMES
+        + LM_FEATURE_NAMES
+        + DELETION_FEATURE_NAMES
+        + WORD_PROBE_FEATURE_NAMES
+        + FUNCTION_SWAP_FEATURE_NAMES
     )
     assert set(every_feature) == set(SIGNAL_DESCRIPTIONS)
 

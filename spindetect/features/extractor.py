@@ -12,6 +12,7 @@ import numpy as np
 from spindetect.config import SpindetectConfig
 from spindetect.device import batch_sizes_for, resolve_device
 from spindetect.features.cache import FeatureCache, score_with_cache
+from spindetect.features.function_swaps import FunctionWordCandidates
 from spindetect.features.language_model import load_language_model
 from spindetect.features.lexical import LexicalScorer, scoring_lexicon
 from spindetect.features.ngram import NGramScorer
@@ -150,6 +151,7 @@ def build_extractor(
                 span_odds=span_odds.language_model,
                 deletion_test=config.features.deletion_test,
                 word_probe=WordProbe.load(config.language_model.name) if config.features.word_probe else None,
+                function_swaps=FunctionWordCandidates.from_thesaurus(thesaurus) if config.features.function_word_swaps else None,
             )
         )
     return FeatureExtractor(families)

@@ -18,6 +18,17 @@ import torch
 from transformers import DynamicCache
 
 from spindetect.features.deletion import DELETION_FEATURE_NAMES, deletion_continuations, deletion_features, deletion_fits
+from spindetect.features.function_swaps import (
+    FUNCTION_SWAP_FEATURE_NAMES,
+    FUNCTION_SWAP_VERSION,
+    FunctionWord,
+    FunctionWordCandidates,
+    FunctionWordProbes,
+    function_swap_features,
+    function_swap_flags,
+    word_gains,
+    words_to_reread,
+)
 from spindetect.features.language_model import CausalLanguageModel
 from spindetect.features.ngram import highest_two, lowest_two, word_spans
 from spindetect.features.rescoring import RESCORED_SPANS, Continuation, context_gains, continuations, rescored_spans
@@ -308,6 +319,23 @@ class _ScoredText:
     rescored_gains: tuple[float, ...] = ()
     # The deletion fits (`deletion`) of its worst-fitting words, where they could be read again.
     deletion_fits: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # The function words the function-word swap test judged (`function_swaps`), each one's gain at the word and
+    # likeliest candidate; then the words read again with their candidate (index, candidate) and their gains.
+    function_words: tuple[FunctionWord, ...] = ()
+    function_word_gains: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    function_suggestions: tuple[str, ...] = ()
+    function_reread: tuple[tuple[int, str], ...] = ()
+    function_gains: tuple[float, ...] = ()
+
+
+def _joined_probes(swap_probes: CandidateProbes, function_probes: FunctionWordProbes | None) -> tuple[np.ndarray, np.ndarray]:
+    """One text's probes as (token indices, token ids): the swap candidates', then the function words'."""
+    if function_probes is None:
+        return swap_probes.tokens, swap_probes.token_ids
+    return (
+        np.concatenate([swap_probes.tokens, function_probes.tokens]),
+        np.concatenate([swap_probes.token_ids, function_probes.token_ids]),
+    )
 
 
 @dataclass(frozen=True)
@@ -324,7 +352,8 @@ class BatchCache:
 class LanguageModelScorer:
     """Scores texts with a causal language model; `score(texts)` gives one feature row per text: the
     `LM_FEATURE_NAMES`, then with `deletion_test` the `deletion.DELETION_FEATURE_NAMES`, then with a `word_probe`
-    the `word_probe.WORD_PROBE_FEATURE_NAMES`."""
+    the `word_probe.WORD_PROBE_FEATURE_NAMES`, then with `function_swaps` the
+    `function_swaps.FUNCTION_SWAP_FEATURE_NAMES`."""
 
     def __init__(
         self,
@@ -337,6 +366,7 @@ class LanguageModelScorer:
         span_odds: SpanOdds | None = None,
         deletion_test: bool = False,
         word_probe: WordProbe | None = None,
+        function_swaps: FunctionWordCandidates | None = None,
     ) -> None:
         self.language_model = language_model
         self.word_log10_frequency = word_log10_frequency
@@ -354,10 +384,13 @@ class LanguageModelScorer:
             config = language_model.model.config
             word_probe.check_fits(language_model.name, config.hidden_size, config.num_hidden_layers)
         self.word_probe = word_probe
+        # The function-word swap test's candidates (`function_swaps`), judged from the same pass.
+        self.function_swaps = function_swaps
         self.feature_names = (
             LM_FEATURE_NAMES
             + (DELETION_FEATURE_NAMES if deletion_test else ())
             + (WORD_PROBE_FEATURE_NAMES if word_probe is not None else ())
+            + (FUNCTION_SWAP_FEATURE_NAMES if function_swaps is not None else ())
         )
         # Swap candidates recur across a corpus; each is tokenised once.
         self._candidate_tokens = CandidateTokens(lru_cache(maxsize=200_000)(self._single_token))
@@ -376,7 +409,8 @@ class LanguageModelScorer:
         model = f"{self.language_model.name}-{self.max_tokens}{precision}"
         deletion = "-deletion" if self.deletion_test else ""
         probe = f"-wordprobe{self.word_probe.fingerprint}" if self.word_probe is not None else ""
-        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}{deletion}{probe}"
+        function = f"-functionswaps{FUNCTION_SWAP_VERSION}" if self.function_swaps is not None else ""
+        return f"lm-v{LM_FEATURE_VERSION}-{model}-{swaps}-odds{self.span_odds.fingerprint}{deletion}{probe}{function}"
 
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Feature matrix of shape (len(texts), len(self.feature_names))."""
@@ -386,8 +420,9 @@ class LanguageModelScorer:
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> tuple[np.ndarray, list[list[FlaggedSpan]]]:
         """The feature matrix, and for each text the words the model found unexpected, the spans whose swap
-        evidence is strong (with the candidate both references prefer as the suggestion) and, with a word probe
-        that has flag levels, the words it marks as replaced."""
+        evidence is strong (with the candidate both references prefer as the suggestion), with a word probe
+        that has flag levels the words it marks as replaced, and with `function_swaps` the function words another
+        one would replace far better."""
         rows, flags = [], []
         for scored in self._scored(texts, progress):
             text, stats, swaps, fits = scored.text, scored.stats, scored.swaps, scored.fits
@@ -403,9 +438,13 @@ class LanguageModelScorer:
                 row = np.concatenate([row, word_probe_features(logits)])
                 if self.word_probe.flag_levels is not None:
                     probe_flags = word_flags(text, words, logits, self.word_probe.flag_levels)
+            function_flags = []
+            if self.function_swaps is not None:
+                row = np.concatenate([row, function_swap_features(scored.function_gains)])
+                function_flags = function_swap_flags(text, scored.function_words, scored.function_reread, scored.function_gains)
             rows.append(row)
             swap_flags = evidence_flags(text, swaps, scored.replaced, scored.suggestions, evidence)
-            flags.append([*unexpected_words(text, fits), *swap_flags, *probe_flags])
+            flags.append([*unexpected_words(text, fits), *swap_flags, *probe_flags, *function_flags])
         return (np.vstack(rows) if rows else np.zeros((0, len(self.feature_names)))), flags
 
     def span_inputs(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
@@ -426,11 +465,19 @@ class LanguageModelScorer:
             candidate_probes(text, text_offsets, text_swaps, self._candidate_tokens.one_token)
             for text, text_offsets, text_swaps in zip(texts, offsets, swaps, strict=True)
         ]
-        probe_pairs = [(text_probes.tokens, text_probes.token_ids) for text_probes in probes]
+        function_probes = [
+            self.function_swaps.probes(text, text_offsets, self._single_token) if self.function_swaps is not None else None
+            for text, text_offsets in zip(texts, offsets, strict=True)
+        ]
+        # The function words' probes are read after the swap candidates', from the same pass.
+        probe_pairs = [
+            _joined_probes(text_probes, function)
+            for text_probes, function in zip(probes, function_probes, strict=True)
+        ]
         scored: list[_ScoredText | None] = [None] * len(texts)
         for batch, batch_stats, batch_cache in self._batch_statistics(with_offsets, probe_pairs, progress):
             batch_scored = [
-                self._scored_text(texts[index], stats, swaps[index], probes[index])
+                self._scored_text(texts[index], stats, swaps[index], probes[index], function_probes[index])
                 for index, stats in zip(batch, batch_stats, strict=True)
             ]
             if rescore:
@@ -442,9 +489,10 @@ class LanguageModelScorer:
     def _read_again(self, batch: list[_ScoredText], batch_cache: BatchCache) -> list[_ScoredText]:
         """A scored batch (in its rows' order) with what a second pass reads: the context gains of each text's
         likeliest replacements, in order of their probability of replacement (0 for a span whose tokens do not
-        cover it exactly), and with `deletion_test` the deletion fits of its worst-fitting words."""
+        cover it exactly), with `deletion_test` the deletion fits of its worst-fitting words, and with
+        `function_swaps` the gains of the function words read again with their candidate."""
         requests: list[tuple[int, Continuation]] = []
-        chosen_spans, replacements, deletions = [], [], []
+        chosen_spans, replacements, deletions, function_words = [], [], [], []
         for row, scored in enumerate(batch):
             chosen = rescored_spans(scored.replaced, scored.swaps, scored.suggestions, RESCORED_SPANS)
             scored_ids = batch_cache.input_ids[row, 1 : scored.stats.surprisal.size + 1].tolist()
@@ -457,23 +505,49 @@ class LanguageModelScorer:
                 if self.deletion_test
                 else []
             )
-            requests += [(row, continuation) for continuation in (*replaced, *deleted)]
+            reread = words_to_reread(scored.function_word_gains, scored.function_suggestions)
+            functions = continuations(text, scored_ids, offsets, scored.function_words, reread, sentence_ends, self._piece_tokens)
+            requests += [(row, continuation) for continuation in (*replaced, *deleted, *functions)]
             chosen_spans.append(chosen)
             replacements.append(replaced)
             deletions.append(deleted)
+            function_words.append(functions)
         surprisal = iter(self._continuation_surprisal(batch_cache, requests))
         read_again = []
-        for scored, chosen, replaced, deleted in zip(batch, chosen_spans, replacements, deletions, strict=True):
+        for scored, chosen, replaced, deleted, functions in zip(
+            batch, chosen_spans, replacements, deletions, function_words, strict=True
+        ):
             by_span = context_gains(scored.stats.surprisal, replaced, [next(surprisal) for _ in replaced])
             deleted_bits = [next(surprisal) for _ in deleted]
             deleted_fits = deletion_fits(scored.fits.fits, scored.stats.surprisal, deleted, deleted_bits)
+            by_word = context_gains(scored.stats.surprisal, functions, [next(surprisal) for _ in functions])
             gains = tuple(by_span.get(index, 0.0) for index, _ in chosen)
-            read_again.append(replace(scored, rescored_gains=gains, deletion_fits=deleted_fits))
+            reread = tuple((continuation.span, scored.function_suggestions[continuation.span]) for continuation in functions)
+            read_again.append(
+                replace(
+                    scored,
+                    rescored_gains=gains,
+                    deletion_fits=deleted_fits,
+                    function_reread=reread,
+                    function_gains=tuple(by_word[index] for index, _ in reread),
+                )
+            )
         return read_again
 
     def _scored_text(
-        self, text: str, stats: TokenStatistics, swaps: list[SwapTestResult], probes: CandidateProbes
+        self,
+        text: str,
+        stats: TokenStatistics,
+        swaps: list[SwapTestResult],
+        probes: CandidateProbes,
+        function_probes: FunctionWordProbes | None = None,
     ) -> _ScoredText:
+        function_words: tuple[FunctionWord, ...] = ()
+        function_word_gains, function_suggestions = np.zeros(0), []
+        if function_probes is not None:
+            function_words = function_probes.words
+            function_surprisal = stats.probe_surprisal[probes.tokens.size :]
+            function_word_gains, function_suggestions = word_gains(function_probes, stats.surprisal, function_surprisal)
         fits = word_fits(stats, text, self.word_log10_frequency)
         inside_fits, next_fits = span_word_fits(fits, swaps)
         written_bits = np.array([span_bits(stats.surprisal, stats.offsets, swap.start, swap.end) for swap in swaps])
@@ -494,7 +568,10 @@ class LanguageModelScorer:
         )
         replaced = self.span_odds.probability(span_inputs)
         return _ScoredText(
-            text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions, span_inputs, replaced
+            text, stats, swaps, probes, fits, inside_fits, next_fits, written_bits, suggestions, span_inputs, replaced,
+            function_words=function_words,
+            function_word_gains=function_word_gains,
+            function_suggestions=tuple(function_suggestions),
         )
 
     def token_statistics(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -40,6 +41,16 @@ RESCORED_SPANS = 3
 # lower at every spin rate of the sweep (0.896 at 5%, 0.962 at 15%, against 0.897 and 0.965) and TPR at 1% FPR
 # 0.666 (0.693); the language model's scoring was about 10% faster (best of three runs, 150 paragraphs).
 FOLLOWING_TOKENS = 8
+
+
+class TextSpan(Protocol):
+    """Characters `start:end` of a text: a tested span of the swap test, or a function word (`function_swaps`)."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def continuations(
     text: str,
     token_ids: Sequence[int],
     offsets: np.ndarray,
-    swaps: Sequence[SwapTestResult],
+    swaps: Sequence[TextSpan],
     chosen: Sequence[tuple[int, str]],
     sentence_ends: Sequence[int],
     encode: Callable[[str], list[int]],

@@ -53,25 +53,7 @@ from spindetect.synth.spinner import (
     splice,
     word_slots,
 )
-from spindetect.words import STOPWORDS, penn_tag
-
-# Adverbs, prepositions, quantifiers and connectives that have Moby entries and that spinners swap.
-# Pronouns, articles, auxiliaries and the commonest prepositions ("of", "to", "in") are left alone:
-# swapping them breaks the grammar outright, which real spinners avoid and which would be too easy.
-SPINNABLE_FUNCTION_WORDS: frozenset[str] = frozenset(
-    """
-    about above across after again against all along already also although among another any around
-    because before behind below beside besides beyond both despite each either enough even ever except
-    few hence here however inside just least less like many more most much near never none now once only
-    other outside over own past per quite rather same several since some still such than then therefore
-    though through throughout thus too toward under underneath unless unlike upon very whereas while
-    without yet
-    """.split()
-)
-
-# Function words Moby has no entry for but lists under spinnable ones ("during" under "throughout",
-# "every" under "each", "until" under "before"): they are swapped for a word whose entry lists them.
-LISTED_FUNCTION_WORDS: frozenset[str] = frozenset("amid amongst beneath during every onto towards until via".split())
+from spindetect.words import LISTED_FUNCTION_WORDS, SPINNABLE_FUNCTION_WORDS, STOPWORDS, penn_tag
 
 # Auxiliaries, modals and subject pronouns: a phrase of function words led by one ("is in", "has been",
 # "would be", "it is that") is grammar, not a connective, even where Moby has an entry for it.
