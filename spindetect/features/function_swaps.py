@@ -6,9 +6,8 @@ its trigram model cannot judge them: on a spun and a clean news article, a trigr
 candidates found "throughout" for "during" no likelier a swap (gain 0.9) than the clean article's own "during"
 (1.6). The language model can, and at no cost: at a function word's token it gives a probability to every
 token of its vocabulary, so each candidate that is one token is read from the same pass, as the swap test's
-candidates are (`swap_judge`). The words after it tell more: "each and every nations" reads as well as "each
-and each" up to the second "each", and "every" clashes with "nations" only after it. So a paragraph's two
-function words whose likeliest candidate gains most at the word are read again with it in their place and the
+candidates are (`swap_judge`). The words after it tell more: a swapped function word often reads well from
+the left and clashes with what follows. So a paragraph's two function words whose likeliest candidate gains most at the word are read again with it in their place and the
 next tokens of their sentence (`rescoring.FOLLOWING_TOKENS`), in the second pass that reads the swap test's
 likeliest replacements again (`rescoring`).
 
@@ -23,8 +22,8 @@ Prototype (the same gains from whole texts read again): phrase spins against cle
 model's test split (83 and 365): a gain of 3 or more in 24% of the phrase spins and in none of the clean
 paragraphs (2 or more: 33% and 1.1%); the gain at the word alone, without the tokens after it, reached 3 in 6%
 and 0.5%. On a spun news article and a clean one on the same event (an evaluation pair, not trained on), the
-spun article's highest gains were 4.0 ("each" for "every") and 3.7 ("throughout" for "during"), the clean
-article's 1.3.
+spun article's highest gains were 4.0 ("every" in place of a written "each") and 3.7 ("during" in place of
+"throughout"), the clean article's 1.3.
 
 It is off by default (`features.function_word_swaps`): a model trained with it needs the same setting to score
 (its `model.json` keeps it).
@@ -47,7 +46,7 @@ FUNCTION_SWAP_FEATURE_NAMES: tuple[str, ...] = ("lm_function_swap_gain_max", "lm
 FUNCTION_SWAP_VERSION = 1
 # Function words per paragraph read again with their candidate: those whose candidate gains most at the word.
 REREAD_WORDS = 2
-# A word is flagged where its likeliest candidate is this many times likelier (log10 3: 1000 times).
+# A word read again is flagged where its gain reaches this (log10; 3: a thousand times likelier).
 MIN_FLAG_GAIN = 3.0
 FULL_STRENGTH_GAIN = 5.0
 _LOG2_10 = float(np.log2(10.0))
