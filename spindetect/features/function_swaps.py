@@ -7,9 +7,10 @@ candidates found "throughout" for "during" no likelier a swap (gain 0.9) than th
 (1.6). The language model can, and at no cost: at a function word's token it gives a probability to every
 token of its vocabulary, so each candidate that is one token is read from the same pass, as the swap test's
 candidates are (`swap_judge`). The words after it tell more: a swapped function word often reads well from
-the left and clashes with what follows. So a paragraph's two function words whose likeliest candidate gains most at the word are read again with it in their place and the
-next tokens of their sentence (`rescoring.FOLLOWING_TOKENS`), in the second pass that reads the swap test's
-likeliest replacements again (`rescoring`).
+the left and clashes with what follows. So a paragraph's two function words whose likeliest candidate gains
+most at the word are read again with it in their place and the next tokens of their sentence
+(`rescoring.FOLLOWING_TOKENS`), in the second pass that reads the swap test's likeliest replacements again
+(`rescoring`).
 
 A function word's candidates are the function words Moby links to it in either direction: its entry lists
 them, or theirs lists it. Spinners' lists run both ways, and Moby has no entry for some function words
@@ -162,7 +163,8 @@ def function_swap_flags(
         if gain >= MIN_FLAG_GAIN:
             word = words[index]
             strength = float(min(1.0, gain / FULL_STRENGTH_GAIN))
-            flags.append(FlaggedSpan(word.start, word.end, text[word.start : word.end], "function_word_swap", strength, candidate))
+            flagged = text[word.start : word.end]
+            flags.append(FlaggedSpan(word.start, word.end, flagged, "function_word_swap", strength, candidate))
     return flags
 
 

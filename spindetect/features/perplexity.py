@@ -328,7 +328,9 @@ class _ScoredText:
     function_gains: tuple[float, ...] = ()
 
 
-def _joined_probes(swap_probes: CandidateProbes, function_probes: FunctionWordProbes | None) -> tuple[np.ndarray, np.ndarray]:
+def _joined_probes(
+    swap_probes: CandidateProbes, function_probes: FunctionWordProbes | None
+) -> tuple[np.ndarray, np.ndarray]:
     """One text's probes as (token indices, token ids): the swap candidates', then the function words'."""
     if function_probes is None:
         return swap_probes.tokens, swap_probes.token_ids
@@ -392,8 +394,9 @@ class LanguageModelScorer:
             + (WORD_PROBE_FEATURE_NAMES if word_probe is not None else ())
             + (FUNCTION_SWAP_FEATURE_NAMES if function_swaps is not None else ())
         )
-        # Swap candidates recur across a corpus; each is tokenised once.
-        self._candidate_tokens = CandidateTokens(lru_cache(maxsize=200_000)(self._single_token))
+        # Swap candidates and function words recur across a corpus; each is tokenised once.
+        self._cached_single_token = lru_cache(maxsize=200_000)(self._single_token)
+        self._candidate_tokens = CandidateTokens(self._cached_single_token)
 
     @property
     def cache_key(self) -> str:
@@ -441,7 +444,9 @@ class LanguageModelScorer:
             function_flags = []
             if self.function_swaps is not None:
                 row = np.concatenate([row, function_swap_features(scored.function_gains)])
-                function_flags = function_swap_flags(text, scored.function_words, scored.function_reread, scored.function_gains)
+                function_flags = function_swap_flags(
+                    text, scored.function_words, scored.function_reread, scored.function_gains
+                )
             rows.append(row)
             swap_flags = evidence_flags(text, swaps, scored.replaced, scored.suggestions, evidence)
             flags.append([*unexpected_words(text, fits), *swap_flags, *probe_flags, *function_flags])
@@ -466,7 +471,9 @@ class LanguageModelScorer:
             for text, text_offsets, text_swaps in zip(texts, offsets, swaps, strict=True)
         ]
         function_probes = [
-            self.function_swaps.probes(text, text_offsets, self._single_token) if self.function_swaps is not None else None
+            self.function_swaps.probes(text, text_offsets, self._cached_single_token)
+            if self.function_swaps is not None
+            else None
             for text, text_offsets in zip(texts, offsets, strict=True)
         ]
         # The function words' probes are read after the swap candidates', from the same pass.
@@ -506,7 +513,9 @@ class LanguageModelScorer:
                 else []
             )
             reread = words_to_reread(scored.function_word_gains, scored.function_suggestions)
-            functions = continuations(text, scored_ids, offsets, scored.function_words, reread, sentence_ends, self._piece_tokens)
+            functions = continuations(
+                text, scored_ids, offsets, scored.function_words, reread, sentence_ends, self._piece_tokens
+            )
             requests += [(row, continuation) for continuation in (*replaced, *deleted, *functions)]
             chosen_spans.append(chosen)
             replacements.append(replaced)
