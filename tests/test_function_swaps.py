@@ -31,7 +31,7 @@ class _Thesaurus:
     """Moby's shape: "throughout" lists "during", which has no entry of its own; "toward" lists "towards"."""
 
     entries: ClassVar[dict[str, tuple[str, ...]]] = {
-        "throughout": ("during", "all over", "everywhere"),
+        "throughout": ("during", "through", "all over", "everywhere"),
         "each": ("every", "apiece"),
         "toward": ("towards", "to"),
         "after": ("behind",),
@@ -47,8 +47,9 @@ class _Thesaurus:
 
 def test_a_function_words_candidates_are_the_function_words_moby_links_to_it_either_way() -> None:
     candidates = FunctionWordCandidates.from_thesaurus(_Thesaurus()).candidates
-    assert candidates["throughout"] == ("during",)  # not the phrase, nor the content word
+    assert candidates["throughout"] == ("during", "through")  # not the phrase, nor the content word
     assert candidates["during"] == ("throughout",)  # listed only, under "throughout"
+    assert candidates["through"] == ("throughout",)  # one word starting another is still a swap
     assert candidates["each"] == ("every",) and candidates["every"] == ("each",)
     assert candidates["after"] == ("behind",) and candidates["behind"] == ("after",)
     # A spelling variant is not a swap, and a word with no candidate left has no entry.

@@ -43,8 +43,11 @@ from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.words import LISTED_FUNCTION_WORDS, SPINNABLE_FUNCTION_WORDS
 
 FUNCTION_SWAP_FEATURE_NAMES: tuple[str, ...] = ("lm_function_swap_gain_max", "lm_function_swap_gain_second")
-# Bump when the test changes, so cached feature rows are recomputed.
-FUNCTION_SWAP_VERSION = 1
+# Bump when the test changes, so cached feature rows are recomputed. 2: spelling variants from a list, not by
+# prefix, which had also left out real swaps ("through" and "throughout", "under" and "underneath").
+FUNCTION_SWAP_VERSION = 2
+# One function word written two ways, never a swap: the pairs among the spinnable function words Moby links.
+SPELLING_VARIANTS = frozenset(frozenset(pair) for pair in (("among", "amongst"), ("toward", "towards")))
 # Function words per paragraph read again with their candidate: those whose candidate gains most at the word.
 REREAD_WORDS = 2
 # A word read again is flagged where its gain reaches this (log10; 3: a thousand times likelier).
@@ -170,4 +173,4 @@ def function_swap_flags(
 
 def _spelling_variants(word: str, other: str) -> bool:
     """"toward" and "towards", "among" and "amongst": one word written two ways, not a swap."""
-    return word.startswith(other) or other.startswith(word)
+    return frozenset((word, other)) in SPELLING_VARIANTS
