@@ -85,6 +85,11 @@ def test_the_probes_are_the_lowercase_one_token_function_words_and_their_one_tok
     assert probes.tokens.tolist() == [3, 8] and probes.token_ids.tolist() == [2, 4]
     # A word that is not one token, or whose candidates are none, is not judged.
     assert FunctionWordCandidates.from_thesaurus(_Thesaurus()).probes(TEXT, OFFSETS, lambda _: None).words == ()
+    # After a newline the word's token is another than the candidates' (written after a space): not judged.
+    broken = TEXT.replace(" each", "\neach")
+    assert FunctionWordCandidates.from_thesaurus(_Thesaurus()).probes(broken, OFFSETS, _single_token).words == (
+        FunctionWord(throughout, throughout + 10),
+    )
 
 
 def test_a_words_gain_is_its_likeliest_candidates_advantage_in_log10() -> None:

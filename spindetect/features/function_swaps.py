@@ -44,7 +44,8 @@ from spindetect.words import LISTED_FUNCTION_WORDS, SPINNABLE_FUNCTION_WORDS
 
 FUNCTION_SWAP_FEATURE_NAMES: tuple[str, ...] = ("lm_function_swap_gain_max", "lm_function_swap_gain_second")
 # Bump when the test changes, so cached feature rows are recomputed. 2: spelling variants from a list, not by
-# prefix, which had also left out real swaps ("through" and "throughout", "under" and "underneath").
+# prefix, which had also left out real swaps ("through" and "throughout", "under" and "underneath"); only words
+# after a single space are judged.
 FUNCTION_SWAP_VERSION = 2
 # One function word written two ways, never a swap: the pairs among the spinnable function words Moby links.
 SPELLING_VARIANTS = frozenset(frozenset(pair) for pair in (("among", "amongst"), ("toward", "towards")))
@@ -97,7 +98,7 @@ class FunctionWordCandidates:
     def probes(
         self, text: str, offsets: np.ndarray, single_token: Callable[[str], int | None]
     ) -> FunctionWordProbes:
-        """The function words of `text` (tokenised with `offsets`) that are one token with the space before
+        """The function words of `text` (tokenised with `offsets`) that are one token with the single space before
         them (as byte-pair tokenizers write a word after a space), lowercase, and not the text's first token,
         with the candidates that are one token there too."""
         words: list[FunctionWord] = []
@@ -109,7 +110,9 @@ class FunctionWordCandidates:
             if options is None or text[start].isupper():
                 continue
             token = int(np.searchsorted(token_starts, start, side="right")) - 1
-            if token <= 0 or offsets[token, 1] != end or not text[token_starts[token] : start].isspace():
+            # Its token must be the word after one space, as the candidates are written: after a newline or two
+            # spaces it is another token, and its probability would be compared with theirs.
+            if token <= 0 or offsets[token, 1] != end or text[token_starts[token] : start] != " ":
                 continue
             if single_token(" " + text[start:end]) is None:
                 continue
