@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -76,6 +78,18 @@ def test_swap_test_skips_names_numbers_and_lone_function_words(swap_test: Synony
     assert "Brown" not in tested
     assert "seven" not in tested
     assert "the" not in tested and "of" not in tested
+
+
+def test_a_phrase_the_swap_test_tries_is_words_read_one_after_another(swap_test: SynonymSwapTest) -> None:
+    # "in that" has candidates ("as"); written with a year or a comma between, it is no phrase.
+    text = "He won in that year."
+    assert "in that" in {text[r.start : r.end] for r in swap_test.test(text)}
+    for text in ("He won in 1989 that year.", "He won in, that year.", "He won in (that) year."):
+        tested = {text[r.start : r.end] for r in swap_test.test(text)}
+        assert {"won", "year"} <= tested and not any(re.search(r"[^A-Za-z\s]", span) for span in tested), tested
+    # A hyphen joins the words of a compound: "full-time" is tried as one span.
+    text = "A full-time job."
+    assert "full-time" in {text[r.start : r.end] for r in swap_test.test(text)}
 
 
 def test_a_narrowed_swap_test_tries_the_same_spans_with_the_most_frequent_candidates(reference: NGramReference) -> None:

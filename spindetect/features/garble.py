@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from lemminflect import getAllLemmas, getInflection
 
-from spindetect.features.ngram import normalise_text, sentence_words
+from spindetect.features.ngram import normalise_text, sentence_words, words_in_sequence
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import FlaggedSpan
 
@@ -54,16 +54,8 @@ def _verb_after_determiner(text: str, sentence: list[tuple[str, int, int]], word
     written, _, end = sentence[i + 1]
     if written[:1].isupper() or text[end : end + 1] == "-":
         return False
-    has_rest = i + 2 < len(words) and _word_sequence(text, sentence[i + 1 : i + 3])
+    has_rest = i + 2 < len(words) and words_in_sequence(text, sentence[i + 1 : i + 3])
     return not (has_rest and _adjectival_participle(words[i + 1]) and _noun_or_adjective(words[i + 2]))
-
-
-def _word_sequence(text: str, words: list[tuple[str, int, int]]) -> bool:
-    """Whether `words` (spans into `text`) are read one after another: only whitespace between them ("butane
-    (butane" and "condition (1) or condition" are a term and its gloss), none the letters of a number ("th" of
-    "19th and 20th")."""
-    spaced = all(text[before[2] : after[1]].isspace() for before, after in zip(words, words[1:]))
-    return spaced and not any(start > 0 and text[start - 1].isdigit() for _, start, _ in words)
 
 
 def find_garble(text: str, reference: NGramReference) -> list[FlaggedSpan]:
@@ -75,7 +67,7 @@ def find_garble(text: str, reference: NGramReference) -> list[FlaggedSpan]:
         words = [written.lower() for written, _, _ in sentence]
         for i, word in enumerate(words):
             start = sentence[i][1]
-            if i + 1 < len(words) and _word_sequence(normalised, sentence[i : i + 2]):
+            if i + 1 < len(words) and words_in_sequence(normalised, sentence[i : i + 2]):
                 following = words[i + 1]
                 if _verb_after_determiner(normalised, sentence, words, i) and reference.unigram(following) is not None:
                     pmi = reference.prob(following, word) - reference.unigram(following)
@@ -86,7 +78,7 @@ def find_garble(text: str, reference: NGramReference) -> list[FlaggedSpan]:
                     end = sentence[i + 1][2]
                     spans.append(FlaggedSpan(start, end, text[start:end], "repeated_word", 0.8))
             if i + 2 < len(words) and words[i + 2] == word and words[i + 1] in CONJUNCTIONS:
-                if not _word_sequence(normalised, sentence[i : i + 3]):
+                if not words_in_sequence(normalised, sentence[i : i + 3]):
                     continue
                 if reference.unigram(word) is not None and not reference.is_seen(word, word, words[i + 1]):
                     end = sentence[i + 2][2]

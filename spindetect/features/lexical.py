@@ -21,7 +21,7 @@ from spindetect.features.thesaurus import MobyThesaurus
 from spindetect.features.tortured import TorturedPhraseLexicon
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LEXICAL_FEATURE_VERSION = 5
+LEXICAL_FEATURE_VERSION = 6
 
 LEXICAL_FEATURE_NAMES: tuple[str, ...] = (
     "lx_swap_gain_max",

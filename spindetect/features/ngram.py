@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -83,6 +84,19 @@ def sentence_words(text: str) -> list[list[tuple[str, int, int]]]:
             sentences.append(words)
         start = boundary
     return sentences
+
+
+def words_in_sequence(text: str, words: Sequence[tuple[str, int, int]], hyphens: bool = False) -> bool:
+    """Whether `words` (spans into `text`, from `sentence_words`) are read one after another: only whitespace
+    between them, or with `hyphens` a hyphen too ("well-known"), and none the letters of a number ("th" of
+    "19th"). `sentence_words` skips numbers and punctuation, so the words either side of them look adjacent:
+    "butane (butane" and "condition (1) or condition" are a term and its gloss, "in 1971, with" is no phrase
+    "in with"."""
+    for before, after in pairwise(words):
+        gap = text[before[2] : after[1]]
+        if not (gap.isspace() or (hyphens and gap == "-")):
+            return False
+    return not any(start > 0 and text[start - 1].isdigit() for _, start, _ in words)
 
 
 def word_statistics(text: str, reference: NGramReference) -> WordStatistics:

@@ -70,7 +70,7 @@ UNEXPECTED_WORD_BITS = -7.0
 FULL_STRENGTH_BITS = 15.0
 
 # Bump when the features' definition changes, so cached feature rows are recomputed.
-LM_FEATURE_VERSION = 9
+LM_FEATURE_VERSION = 10
 
 # Every language-model feature name starts with this (the cascade tells the slow features by it).
 LM_FEATURE_PREFIX = "lm_"

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from spindetect.features.ngram import normalise_text, sentence_words
+from spindetect.features.ngram import normalise_text, sentence_words, words_in_sequence
 from spindetect.features.resources import NGramReference
 from spindetect.features.spans import SUGGESTION_HINT, FlaggedSpan, strongest_first
 from spindetect.features.thesaurus import MobyThesaurus
@@ -112,7 +112,7 @@ class SynonymSwapTest:
         results = []
         for sentence in sentence_words(text):
             for run, opens_sentence in self._in_vocabulary_runs(sentence):
-                results.extend(self._test_run(run, opens_sentence))
+                results.extend(self._test_run(text, run, opens_sentence))
         return results
 
     def find(self, text: str) -> list[FlaggedSpan]:
@@ -147,14 +147,18 @@ class SynonymSwapTest:
         if run:
             yield run, run_opens_sentence
 
-    def _test_run(self, run: list[tuple[str, int, int]], opens_sentence: bool) -> list[SwapTestResult]:
+    def _test_run(self, text: str, run: list[tuple[str, int, int]], opens_sentence: bool) -> list[SwapTestResult]:
         words = [written.lower() for written, _, _ in run]
         # Capitalised mid-sentence words are names: "Brown said" is not a swapped "Tan said".
         names = [written[:1].isupper() and not (opens_sentence and i == 0) for i, (written, _, _) in enumerate(run)]
+        # A phrase is words read one after another: "in 1989 that" is no "in that" to read as "as".
+        joined = [words_in_sequence(text, run[i : i + 2], hyphens=True) for i in range(len(run) - 1)]
         results = []
         for i in range(len(words)):
             for length in range(1, MAX_SPAN_WORDS + 1):
                 if i + length > len(words) or any(names[i : i + length]):
+                    break
+                if length > 1 and not joined[i + length - 2]:
                     break
                 span = tuple(words[i : i + length])
                 if length == 1 and (span[0] in STOPWORDS or len(span[0]) < 3):
